@@ -1,1 +1,87 @@
-//! placeholder
+//! The snapqris HTTP API: SNAP BI B2B token (73), QRIS generate (47) and generate list (90).
+//!
+//! [`app`] builds the axum [`Router`] from an [`AppState`] (configuration, store, clock);
+//! [`serve`] runs it on a listener until a shutdown signal. Handlers are thin: the SNAP
+//! pipeline (headers, token, timestamp, signature, `X-EXTERNAL-ID` claim) lives in `snap.rs`,
+//! and `error.rs` is the one place that maps failures to `responseCode`s.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use snapqris_server::{AppState, ServerConfig, SystemClock};
+//! use std::sync::Arc;
+//!
+//! let store = snapqris_store::connect("sqlite://snapqris.db", &Default::default()).await?;
+//! let state = AppState::new(ServerConfig::default(), store, Arc::new(SystemClock)).await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! snapqris_server::serve(listener, state, std::future::pending()).await?;
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+mod clock;
+mod config;
+mod directory;
+mod error;
+mod reply;
+mod services;
+mod snap;
+mod state;
+mod telemetry;
+mod token;
+
+pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::config::ServerConfig;
+pub use crate::error::ApiError;
+pub use crate::state::AppState;
+
+use axum::Router;
+use axum::routing::{get, post};
+use services::operations;
+use std::future::Future;
+
+/// The API paths, relative to the deployment prefix.
+pub mod paths {
+    /// Service 73.
+    pub const ACCESS_TOKEN: &str = "/v1.0/access-token/b2b";
+    /// Service 47.
+    pub const GENERATE_QR: &str = "/v1.0/qr/qr-mpm-generate";
+    /// Service 90.
+    pub const GENERATE_LIST: &str = "/v1.0/qr/qr-generate-list";
+}
+
+/// The whole HTTP API as a router.
+pub fn app(state: AppState) -> Router {
+    let prefix = state.config().path_prefix.trim_end_matches('/').to_owned();
+    // Routes carry the prefix themselves (no `nest`), so handlers see, and signatures cover,
+    // the path exactly as the client sent it.
+    Router::new()
+        .route(
+            &format!("{prefix}{}", paths::ACCESS_TOKEN),
+            post(services::token::access_token),
+        )
+        .route(
+            &format!("{prefix}{}", paths::GENERATE_QR),
+            post(services::generate::generate_qr),
+        )
+        .route(
+            &format!("{prefix}{}", paths::GENERATE_LIST),
+            post(services::generate_list::generate_list),
+        )
+        .route("/health", get(operations::health))
+        .fallback(operations::not_found)
+        .method_not_allowed_fallback(operations::method_not_allowed)
+        .layer(axum::middleware::from_fn(telemetry::log_request))
+        .with_state(state)
+}
+
+/// Serves [`app`] on `listener` until `shutdown` completes; in-flight requests finish first.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,192 @@
+//! Service 90: Generate List, the seed (CONTRACT §4.3): every QR a merchant generated on a
+//! Jakarta day, newest first, streamed.
+
+use crate::error::ApiError;
+use crate::reply::ResponseCodeTag;
+use crate::services::owned_merchant;
+use crate::snap::{
+    Caller, SnapRequest, json_object, require_service, required_str, run_transaction,
+};
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde_json::Value;
+use snapqris_protocol::{Amount, JakartaDate, MerchantId, ServiceCode, format_jakarta_local};
+use snapqris_store::{QrSummary, StoreError};
+
+const SERVICE: ServiceCode = ServiceCode::GenerateList;
+const SUCCESS_CODE: &str = "2009000";
+const MERCHANT_FIELD: &str = "additionalInfo.merchantId";
+
+/// Items per written chunk: fewer, larger writes than one per QR.
+const ITEMS_PER_CHUNK: usize = 64;
+
+/// `POST /v1.0/qr/qr-generate-list`.
+pub(crate) async fn generate_list(
+    State(state): State<AppState>,
+    request: Request<Body>,
+) -> Response {
+    run_transaction(state, SERVICE, request, list).await
+}
+
+/// The validated request body.
+struct ListRequest {
+    day: JakartaDate,
+    merchant_id: MerchantId,
+}
+
+fn parse_body(body: &[u8]) -> Result<ListRequest, ApiError> {
+    let object = json_object(body)?;
+    let day = JakartaDate::parse(required_str(&object, "dateGenerate", "dateGenerate")?)?;
+    let info = match object.get("additionalInfo") {
+        None | Some(Value::Null) => return Err(ApiError::MissingField(MERCHANT_FIELD.into())),
+        Some(Value::Object(info)) => info,
+        Some(_) => return Err(ApiError::InvalidField("additionalInfo".into())),
+    };
+    let merchant_id = MerchantId::parse(required_str(info, "merchantId", MERCHANT_FIELD)?)
+        .map_err(|e| e.with_field(MERCHANT_FIELD))?;
+    Ok(ListRequest { day, merchant_id })
+}
+
+async fn list(state: AppState, request: SnapRequest, caller: Caller) -> Result<Response, ApiError> {
+    let body = parse_body(&request.body)?;
+    require_service(&caller, SERVICE)?;
+    owned_merchant(&state, &caller, body.merchant_id.as_str()).await?;
+
+    let mut rows = state
+        .inner
+        .store
+        .list_day(body.merchant_id.as_str(), body.day);
+    let first = match rows.next().await {
+        None => return Err(ApiError::TransactionNotFound),
+        Some(first) => first?,
+    };
+    let head = format!(
+        "{{\"responseCode\":\"{SUCCESS_CODE}\",\"responseMessage\":\"Successful\",\"dataDetail\":[{}",
+        item_json(&first)
+    );
+    let items = rows.ready_chunks(ITEMS_PER_CHUNK).map(|chunk| {
+        let mut text = String::with_capacity(chunk.len() * 128);
+        for item in chunk {
+            let item = item.inspect_err(|e| tracing::error!(error = ?e, "list stream failed"))?;
+            text.push(',');
+            text.push_str(&item_json(&item));
+        }
+        Ok::<_, StoreError>(Bytes::from(text))
+    });
+    let body = futures_util::stream::once(async move { Ok(Bytes::from(head)) })
+        .chain(items)
+        .chain(futures_util::stream::once(async {
+            Ok(Bytes::from_static(b"]}"))
+        }));
+    let mut response = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(body),
+    )
+        .into_response();
+    response
+        .extensions_mut()
+        .insert(ResponseCodeTag(SUCCESS_CODE.to_owned()));
+    Ok(response)
+}
+
+/// One `dataDetail` item, in the seed example's field names and order (CONTRACT §5).
+fn item_json(item: &QrSummary) -> String {
+    let mut object = serde_json::Map::with_capacity(5);
+    object.insert("id_qr".into(), item.id_qr.to_string().into());
+    object.insert("type".into(), item.kind.as_str().into());
+    object.insert(
+        "generate_time".into(),
+        format_jakarta_local(item.generated_at).into(),
+    );
+    object.insert(
+        "expired_date".into(),
+        item.expires_at.map(format_jakarta_local).into(),
+    );
+    object.insert(
+        "amount".into(),
+        item.amount_sen
+            .map(|sen| Amount::from_sen(sen).to_string())
+            .into(),
+    );
+    Value::Object(object).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snapqris_store::QrKind;
+    use time::macros::datetime;
+
+    #[test]
+    fn a_dynamic_item_uses_jakarta_local_times_and_two_decimals() {
+        let item = QrSummary {
+            id_qr: 10092081,
+            kind: QrKind::Dynamic,
+            generated_at: datetime!(2024-05-15 07:20:49 UTC),
+            expires_at: Some(datetime!(2024-05-15 08:20:49 UTC)),
+            amount_sen: Some(900_000),
+        };
+        assert_eq!(
+            item_json(&item),
+            r#"{"id_qr":"10092081","type":"dynamic","generate_time":"2024-05-15 14:20:49","expired_date":"2024-05-15 15:20:49","amount":"9000.00"}"#
+        );
+    }
+
+    #[test]
+    fn a_static_item_has_null_expiry_and_amount() {
+        let item = QrSummary {
+            id_qr: 10092070,
+            kind: QrKind::Static,
+            generated_at: datetime!(2024-05-15 02:14:20 UTC),
+            expires_at: None,
+            amount_sen: None,
+        };
+        assert_eq!(
+            item_json(&item),
+            r#"{"id_qr":"10092070","type":"static","generate_time":"2024-05-15 09:14:20","expired_date":null,"amount":null}"#
+        );
+    }
+
+    #[test]
+    fn body_errors_name_their_field() {
+        let cases: [(&str, &str); 8] = [
+            ("[]", "Bad Request"),
+            ("{", "Bad Request"),
+            (
+                r#"{"additionalInfo":{"merchantId":"M1"}}"#,
+                "Invalid Mandatory Field dateGenerate",
+            ),
+            (
+                r#"{"dateGenerate":"","additionalInfo":{"merchantId":"M1"}}"#,
+                "Invalid Mandatory Field dateGenerate",
+            ),
+            (
+                r#"{"dateGenerate":"2024-02-30","additionalInfo":{"merchantId":"M1"}}"#,
+                "Invalid Field Format dateGenerate",
+            ),
+            (
+                r#"{"dateGenerate":"2024-03-15"}"#,
+                "Invalid Mandatory Field additionalInfo.merchantId",
+            ),
+            (
+                r#"{"dateGenerate":"2024-03-15","additionalInfo":{"merchantId":7}}"#,
+                "Invalid Field Format additionalInfo.merchantId",
+            ),
+            (
+                r#"{"dateGenerate":"2024-03-15","additionalInfo":"M1"}"#,
+                "Invalid Field Format additionalInfo",
+            ),
+        ];
+        for (body, message) in cases {
+            let error = parse_body(body.as_bytes()).err().expect(body);
+            let (_, text) = error.response_code(SERVICE);
+            assert!(text.starts_with(message), "{body}: {text}");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! One module per SNAP service, plus what they share.
+
+pub(crate) mod generate;
+pub(crate) mod generate_list;
+pub(crate) mod operations;
+pub(crate) mod token;
+
+use crate::error::ApiError;
+use crate::snap::Caller;
+use crate::state::AppState;
+use snapqris_store::Merchant;
+use std::sync::Arc;
+
+/// The caller's own, non-blacklisted merchant (CONTRACT §4.4: unknown or another partner's is
+/// one and the same answer, so partners cannot probe each other's merchant ids).
+pub(crate) async fn owned_merchant(
+    state: &AppState,
+    caller: &Caller,
+    merchant_id: &str,
+) -> Result<Arc<Merchant>, ApiError> {
+    let merchant = state
+        .inner
+        .directory
+        .merchant(merchant_id)
+        .await?
+        .filter(|merchant| merchant.client_id == caller.partner.partner.client_id)
+        .ok_or(ApiError::InvalidMerchant)?;
+    if merchant.blacklisted.is_some() {
+        return Err(ApiError::MerchantBlacklisted);
+    }
+    Ok(merchant)
+}

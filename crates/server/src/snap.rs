@@ -1,0 +1,302 @@
+//! The SNAP request pipeline shared by the transaction services: body limit, headers, token,
+//! timestamp, signature and the `X-EXTERNAL-ID` claim, in CONTRACT §4.2's order.
+
+use crate::directory::PartnerEntry;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, request};
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use snapqris_protocol::{
+    ChannelId, ClientId, ExternalId, JakartaDate, ServiceCode, TransactionVerifier, XTimestamp,
+    verify_transaction,
+};
+use snapqris_store::{Claim, ExternalIdKey, SignatureMode};
+use std::future::Future;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// A request whose body has been read within the limit.
+pub(crate) struct SnapRequest {
+    pub(crate) parts: request::Parts,
+    pub(crate) body: Bytes,
+    /// Server time when the request arrived; every date of the request derives from it.
+    pub(crate) received_at: OffsetDateTime,
+}
+
+/// A partner whose token and signature verified, and who now holds the `X-EXTERNAL-ID`.
+pub(crate) struct Caller {
+    pub(crate) partner: Arc<PartnerEntry>,
+}
+
+/// The value of a header that must appear at most once; `Err` when repeated or not text.
+pub(crate) fn single_header<'a>(
+    headers: &'a HeaderMap,
+    name: &'static str,
+    display: &'static str,
+) -> Result<Option<&'a str>, ApiError> {
+    let mut values = headers.get_all(name).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(ApiError::InvalidHeader(display));
+    }
+    first
+        .to_str()
+        .map(Some)
+        .map_err(|_| ApiError::InvalidHeader(display))
+}
+
+/// Like [`single_header`], but absence is a [`ApiError::MissingHeader`].
+pub(crate) fn required_header<'a>(
+    headers: &'a HeaderMap,
+    name: &'static str,
+    display: &'static str,
+) -> Result<&'a str, ApiError> {
+    match single_header(headers, name, display)? {
+        Some(value) if !value.is_empty() => Ok(value),
+        _ => Err(ApiError::MissingHeader(display)),
+    }
+}
+
+/// Reads the body, refusing more than `body-limit` bytes with `400xx00`.
+pub(crate) async fn read_request(
+    state: &AppState,
+    request: Request<Body>,
+) -> Result<SnapRequest, ApiError> {
+    let received_at = state.inner.clock.now();
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, state.inner.config.body_limit)
+        .await
+        .map_err(|_| ApiError::BadRequest("Request body too large or unreadable"))?;
+    Ok(SnapRequest {
+        parts,
+        body,
+        received_at,
+    })
+}
+
+/// The token after `Bearer `, if the header has that form.
+fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Validated transaction headers.
+struct TransactionHeaders<'a> {
+    timestamp: XTimestamp,
+    partner_id: ClientId,
+    external_id: ExternalId,
+    authorization: Result<Option<&'a str>, ApiError>,
+    signature: Option<&'a str>,
+}
+
+fn transaction_headers<'a>(
+    state: &AppState,
+    headers: &'a HeaderMap,
+) -> Result<TransactionHeaders<'a>, ApiError> {
+    let timestamp = XTimestamp::parse(required_header(headers, "x-timestamp", "X-TIMESTAMP")?)
+        .map_err(|_| ApiError::InvalidHeader("X-TIMESTAMP"))?;
+    let partner_id = ClientId::parse(required_header(headers, "x-partner-id", "X-PARTNER-ID")?)
+        .map_err(|_| ApiError::InvalidHeader("X-PARTNER-ID"))?;
+    let external_id =
+        ExternalId::parse(required_header(headers, "x-external-id", "X-EXTERNAL-ID")?)
+            .map_err(|_| ApiError::InvalidHeader("X-EXTERNAL-ID"))?;
+    let mut channel_present = false;
+    for name in ["x-channel-id", "channel-id"] {
+        if let Some(channel) = single_header(headers, name, "X-CHANNEL-ID")? {
+            ChannelId::parse(channel).map_err(|_| ApiError::InvalidHeader("X-CHANNEL-ID"))?;
+            channel_present = true;
+        }
+    }
+    if state.inner.config.require_channel_id && !channel_present {
+        return Err(ApiError::MissingHeader("X-CHANNEL-ID"));
+    }
+    // Token and signature trouble are token and signature errors, never header errors.
+    let authorization = single_header(headers, "authorization", "Authorization")
+        .map_err(|_| ApiError::InvalidToken);
+    let signature = single_header(headers, "x-signature", "X-SIGNATURE")
+        .map_err(|_| ApiError::InvalidSignature)?;
+    Ok(TransactionHeaders {
+        timestamp,
+        partner_id,
+        external_id,
+        authorization,
+        signature,
+    })
+}
+
+/// Checks everything up to and including the `X-EXTERNAL-ID` claim (CONTRACT §4.2).
+async fn authenticate(
+    state: &AppState,
+    request: &SnapRequest,
+    claimed: &mut Option<ExternalIdKey>,
+) -> Result<Caller, ApiError> {
+    let inner = &state.inner;
+    let headers = transaction_headers(state, &request.parts.headers)?;
+
+    let partner = inner
+        .directory
+        .partner(headers.partner_id.as_str())
+        .await?
+        .filter(|entry| entry.partner.enabled)
+        .ok_or(ApiError::InvalidToken)?;
+    let token = match headers.authorization? {
+        Some(value) => Some(bearer_token(value).ok_or(ApiError::InvalidToken)?),
+        // CONTRACT §4.2: an rsa-mode partner's signature already proves who it is.
+        None if partner.partner.signature_mode == SignatureMode::Rsa => None,
+        None => return Err(ApiError::InvalidToken),
+    };
+    if let Some(token) = token {
+        let claims = inner
+            .tokens
+            .verify(token, request.received_at)
+            .map_err(|_| ApiError::InvalidToken)?;
+        if claims.client_id != headers.partner_id.as_str() {
+            return Err(ApiError::InvalidToken);
+        }
+    }
+
+    headers
+        .timestamp
+        .check_window(request.received_at, window(state))
+        .map_err(|_| ApiError::StaleTimestamp)?;
+
+    let signature = headers.signature.ok_or(ApiError::InvalidSignature)?;
+    let verifier = match partner.partner.signature_mode {
+        SignatureMode::Hmac => TransactionVerifier::Hmac {
+            client_secret: partner.partner.client_secret.as_bytes(),
+            access_token: token.ok_or(ApiError::InvalidToken)?,
+        },
+        SignatureMode::Rsa => TransactionVerifier::Rsa(&partner.public_key),
+    };
+    let variant = verify_transaction(
+        &verifier,
+        request.parts.method.as_str(),
+        request.parts.uri.path(),
+        &request.body,
+        headers.timestamp.as_str(),
+        signature,
+        inner.config.signature_tolerance,
+    )
+    .map_err(|_| ApiError::InvalidSignature)?;
+    tracing::debug!(body_variant = variant.as_str(), "signature verified");
+
+    // CONTRACT §4.2: claimed once token and signature verify, whatever follows.
+    let key = ExternalIdKey {
+        client_id: headers.partner_id,
+        day: JakartaDate::of_instant(request.received_at),
+        external_id: headers.external_id,
+    };
+    match inner
+        .store
+        .claim_external_id(&key, request.received_at)
+        .await?
+    {
+        Claim::Claimed => *claimed = Some(key),
+        Claim::AlreadyUsed => return Err(ApiError::ExternalIdReused),
+    }
+    Ok(Caller { partner })
+}
+
+/// The allowed `X-TIMESTAMP` distance as a `time::Duration`.
+pub(crate) fn window(state: &AppState) -> time::Duration {
+    time::Duration::try_from(state.inner.config.timestamp_window).unwrap_or(time::Duration::MAX)
+}
+
+/// Runs one transaction service: reads and authenticates the request, then `handler`, within
+/// `request-timeout`; gives the `X-EXTERNAL-ID` back when the server fails (5xx).
+pub(crate) async fn run_transaction<F, Fut>(
+    state: AppState,
+    service: ServiceCode,
+    request: Request<Body>,
+    handler: F,
+) -> Response
+where
+    F: FnOnce(AppState, SnapRequest, Caller) -> Fut,
+    Fut: Future<Output = Result<Response, ApiError>>,
+{
+    let mut claimed = None;
+    let work = async {
+        let request = read_request(&state, request).await?;
+        let caller = authenticate(&state, &request, &mut claimed).await?;
+        handler(state.clone(), request, caller).await
+    };
+    let outcome = tokio::time::timeout(state.inner.config.request_timeout, work)
+        .await
+        .unwrap_or(Err(ApiError::Timeout));
+    match outcome {
+        Ok(response) => response,
+        Err(error) => {
+            if error.is_server_error() {
+                if let Some(key) = claimed.take() {
+                    if let Err(e) = state.inner.store.release_external_id(&key).await {
+                        tracing::error!(error = ?e, "could not release X-EXTERNAL-ID claim");
+                    }
+                }
+            }
+            error.into_response_for(service)
+        }
+    }
+}
+
+/// Refuses a partner that was not granted `service`.
+pub(crate) fn require_service(caller: &Caller, service: ServiceCode) -> Result<(), ApiError> {
+    if caller.partner.partner.services.contains(&service) {
+        Ok(())
+    } else {
+        Err(ApiError::ServiceNotGranted)
+    }
+}
+
+/// The body as a JSON object, else `400xx00`.
+pub(crate) fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(ApiError::BadRequest("Body is not a JSON object")),
+        Err(_) => Err(ApiError::BadRequest("Body is not valid JSON")),
+    }
+}
+
+/// An optional string field: absent or `null` is `None`, another type is `400xx01`.
+pub(crate) fn optional_str<'a>(
+    object: &'a Map<String, Value>,
+    key: &str,
+    field: &str,
+) -> Result<Option<&'a str>, ApiError> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(_) => Err(ApiError::InvalidField(field.to_owned())),
+    }
+}
+
+/// A mandatory string field: absent, `null` or empty is `400xx02`, another type `400xx01`.
+pub(crate) fn required_str<'a>(
+    object: &'a Map<String, Value>,
+    key: &str,
+    field: &str,
+) -> Result<&'a str, ApiError> {
+    match optional_str(object, key, field)? {
+        Some(text) if !text.is_empty() => Ok(text),
+        _ => Err(ApiError::MissingField(field.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_taken_case_insensitively() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("Bearerabc"), None);
+    }
+}

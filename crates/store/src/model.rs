@@ -1,0 +1,242 @@
+//! The records the store keeps, as plain data.
+
+use snapqris_protocol::{ClientId, ExternalId, JakartaDate, MerchantId, ServiceCode};
+use time::OffsetDateTime;
+
+/// How a partner signs transaction requests (CONTRACT §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureMode {
+    /// HMAC-SHA512 keyed with the client secret, over a string that includes the token.
+    Hmac,
+    /// SHA256withRSA with the partner's private key; the token is optional.
+    Rsa,
+}
+
+impl SignatureMode {
+    /// The spelling used on the command line and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureMode::Hmac => "hmac",
+            SignatureMode::Rsa => "rsa",
+        }
+    }
+
+    /// Parses `hmac` or `rsa`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "hmac" => Some(SignatureMode::Hmac),
+            "rsa" => Some(SignatureMode::Rsa),
+            _ => None,
+        }
+    }
+}
+
+/// A partner to register.
+#[derive(Debug, Clone)]
+pub struct NewPartner {
+    /// The partner's client id (`X-CLIENT-KEY`, `X-PARTNER-ID`).
+    pub client_id: ClientId,
+    /// The partner's RSA public key as SPKI PEM.
+    pub public_key_pem: String,
+    /// The shared secret for HMAC transaction signatures.
+    pub client_secret: String,
+    /// How the partner signs transactions.
+    pub signature_mode: SignatureMode,
+    /// The transaction services the partner may call.
+    pub services: Vec<ServiceCode>,
+}
+
+/// A registered partner.
+#[derive(Debug, Clone)]
+pub struct Partner {
+    /// The partner's client id.
+    pub client_id: String,
+    /// The partner's RSA public key as SPKI PEM.
+    pub public_key_pem: String,
+    /// The shared secret for HMAC transaction signatures.
+    pub client_secret: String,
+    /// How the partner signs transactions.
+    pub signature_mode: SignatureMode,
+    /// The transaction services the partner may call.
+    pub services: Vec<ServiceCode>,
+    /// Whether the partner may take tokens and call services.
+    pub enabled: bool,
+    /// When the partner was registered.
+    pub created_at: OffsetDateTime,
+}
+
+/// A merchant to register.
+#[derive(Debug, Clone)]
+pub struct NewMerchant {
+    /// The merchant id, unique across the deployment.
+    pub merchant_id: MerchantId,
+    /// The partner that owns the merchant.
+    pub client_id: ClientId,
+    /// Merchant name (QR tag 59).
+    pub name: String,
+    /// Merchant city (QR tag 60).
+    pub city: String,
+    /// Merchant category code (QR tag 52).
+    pub mcc: String,
+    /// Postal code (QR tag 61).
+    pub postal_code: String,
+    /// National merchant id (QR tag 51).
+    pub nmid: String,
+    /// QRIS merchant criteria (`UMI`, `UKE`, `UME`, `UBE`, `URE`).
+    pub criteria: String,
+}
+
+/// Why and since when a merchant is blacklisted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blacklisting {
+    /// The operator's reason, if one was given.
+    pub reason: Option<String>,
+    /// When the merchant was blacklisted.
+    pub since: OffsetDateTime,
+}
+
+/// A registered merchant.
+#[derive(Debug, Clone)]
+pub struct Merchant {
+    /// The merchant id.
+    pub merchant_id: String,
+    /// The owning partner's client id.
+    pub client_id: String,
+    /// Merchant name (QR tag 59).
+    pub name: String,
+    /// Merchant city (QR tag 60).
+    pub city: String,
+    /// Merchant category code (QR tag 52).
+    pub mcc: String,
+    /// Postal code (QR tag 61).
+    pub postal_code: String,
+    /// National merchant id (QR tag 51).
+    pub nmid: String,
+    /// QRIS merchant criteria.
+    pub criteria: String,
+    /// Set while the merchant is blacklisted.
+    pub blacklisted: Option<Blacklisting>,
+    /// When the merchant was registered.
+    pub created_at: OffsetDateTime,
+}
+
+/// Static (reusable, amount typed by the payer) or dynamic (one amount, expires).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QrKind {
+    /// Tag 01 = `11`.
+    Static,
+    /// Tag 01 = `12`.
+    Dynamic,
+}
+
+impl QrKind {
+    /// `static` or `dynamic`, as listed by service 90.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QrKind::Static => "static",
+            QrKind::Dynamic => "dynamic",
+        }
+    }
+
+    /// Parses `static` or `dynamic`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "static" => Some(QrKind::Static),
+            "dynamic" => Some(QrKind::Dynamic),
+            _ => None,
+        }
+    }
+}
+
+/// A generated QR to store.
+#[derive(Debug, Clone)]
+pub struct NewQr {
+    /// The id from [`crate::Store::next_qr_id`], also written into the payload's bill number.
+    pub id_qr: i64,
+    /// The merchant the QR belongs to.
+    pub merchant_id: MerchantId,
+    /// The partner that generated it.
+    pub client_id: ClientId,
+    /// The partner's own reference, unique per merchant.
+    pub partner_reference_no: String,
+    /// Static or dynamic.
+    pub kind: QrKind,
+    /// The amount in sen (dynamic only).
+    pub amount_sen: Option<i64>,
+    /// The terminal label, if given.
+    pub terminal_id: Option<String>,
+    /// Server time of the generate request.
+    pub generated_at: OffsetDateTime,
+    /// The end of a dynamic QR's validity.
+    pub expires_at: Option<OffsetDateTime>,
+    /// The QRIS payload.
+    pub qr_content: String,
+}
+
+/// One stored QR, as service 51 reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QrCode {
+    /// The QR id (`referenceNo`, `id_qr`).
+    pub id_qr: i64,
+    /// The merchant the QR belongs to.
+    pub merchant_id: String,
+    /// The partner that generated it.
+    pub client_id: String,
+    /// The partner's reference.
+    pub partner_reference_no: String,
+    /// Static or dynamic.
+    pub kind: QrKind,
+    /// The amount in sen (dynamic only).
+    pub amount_sen: Option<i64>,
+    /// The terminal label.
+    pub terminal_id: Option<String>,
+    /// When it was generated (server clock).
+    pub generated_at: OffsetDateTime,
+    /// When it stops (or stopped) being payable; dynamic only.
+    pub expires_at: Option<OffsetDateTime>,
+    /// Set when service 93 expired it.
+    pub cancelled_at: Option<OffsetDateTime>,
+    /// The QRIS payload.
+    pub qr_content: String,
+    /// The latest payment's time.
+    pub paid_at: Option<OffsetDateTime>,
+    /// The latest payment's amount in sen.
+    pub paid_amount_sen: Option<i64>,
+    /// How many payments it received.
+    pub payment_count: i64,
+}
+
+/// One item of a Generate List answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QrSummary {
+    /// The QR id.
+    pub id_qr: i64,
+    /// Static or dynamic.
+    pub kind: QrKind,
+    /// When it was generated.
+    pub generated_at: OffsetDateTime,
+    /// When it expires or expired (dynamic only).
+    pub expires_at: Option<OffsetDateTime>,
+    /// The amount in sen (dynamic only).
+    pub amount_sen: Option<i64>,
+}
+
+/// The outcome of claiming an `X-EXTERNAL-ID`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This request is the first to use the id on that day.
+    Claimed,
+    /// The id was already used by the partner on that day.
+    AlreadyUsed,
+}
+
+/// What identifies an `X-EXTERNAL-ID` claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalIdKey {
+    /// The partner.
+    pub client_id: ClientId,
+    /// The Jakarta day of the request (server clock).
+    pub day: JakartaDate,
+    /// The id.
+    pub external_id: ExternalId,
+}

@@ -1,0 +1,533 @@
+//! [`SqlStore`]: the one implementation of [`Store`], shared by SQLite and PostgreSQL.
+//!
+//! Every query is written once with `$N` placeholders (both dialects accept them) and runs
+//! through sqlx's `Any` driver; what differs per backend (connection set-up, locking of
+//! migrations) lives in `sqlite.rs` and `postgres.rs`.
+
+use crate::ids::QrIdGenerator;
+use crate::model::{
+    Blacklisting, Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, QrCode,
+    QrKind, QrSummary, SignatureMode,
+};
+use crate::store::{Backend, QrStream, Store};
+use crate::{Constraint, Entity, StoreError};
+use futures_util::TryStreamExt;
+use snapqris_protocol::{JakartaDate, ServiceCode};
+use sqlx::AnyPool;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+/// The store over one or two `Any` pools.
+#[derive(Debug)]
+pub(crate) struct SqlStore {
+    backend: Backend,
+    /// Connections that write. SQLite takes one writer at a time, so there it is a pool of one
+    /// (writers queue in the pool instead of spinning on the database lock).
+    writer: AnyPool,
+    /// Connections that only read; the same pool as `writer` on PostgreSQL.
+    reader: AnyPool,
+    ids: QrIdGenerator,
+}
+
+pub(crate) fn to_ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn from_ms(ms: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|_| StoreError::Corrupt(format!("timestamp {ms} out of range")))
+}
+
+fn from_ms_opt(ms: Option<i64>) -> Result<Option<OffsetDateTime>, StoreError> {
+    ms.map(from_ms).transpose()
+}
+
+fn services_to_text(services: &[ServiceCode]) -> String {
+    services
+        .iter()
+        .map(|s| s.code().to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn services_from_text(text: &str) -> Result<Vec<ServiceCode>, StoreError> {
+    text.split(',')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<u8>()
+                .ok()
+                .and_then(ServiceCode::from_code)
+                .ok_or_else(|| StoreError::Corrupt(format!("service list {text:?}")))
+        })
+        .collect()
+}
+
+fn partner_from_row(row: &AnyRow) -> Result<Partner, StoreError> {
+    let mode: String = row.try_get("signature_mode")?;
+    let services: String = row.try_get("services")?;
+    Ok(Partner {
+        client_id: row.try_get("client_id")?,
+        public_key_pem: row.try_get("public_key_pem")?,
+        client_secret: row.try_get("client_secret")?,
+        signature_mode: SignatureMode::parse(&mode)
+            .ok_or_else(|| StoreError::Corrupt(format!("signature mode {mode:?}")))?,
+        services: services_from_text(&services)?,
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
+        created_at: from_ms(row.try_get("created_at")?)?,
+    })
+}
+
+fn merchant_from_row(row: &AnyRow) -> Result<Merchant, StoreError> {
+    let blacklisted = row.try_get::<i64, _>("blacklisted")? != 0;
+    let blacklisted = if blacklisted {
+        Some(Blacklisting {
+            reason: row.try_get("blacklist_reason")?,
+            since: from_ms(
+                row.try_get::<Option<i64>, _>("blacklisted_at")?
+                    .unwrap_or(0),
+            )?,
+        })
+    } else {
+        None
+    };
+    Ok(Merchant {
+        merchant_id: row.try_get("merchant_id")?,
+        client_id: row.try_get("client_id")?,
+        name: row.try_get("name")?,
+        city: row.try_get("city")?,
+        mcc: row.try_get("mcc")?,
+        postal_code: row.try_get("postal_code")?,
+        nmid: row.try_get("nmid")?,
+        criteria: row.try_get("criteria")?,
+        blacklisted,
+        created_at: from_ms(row.try_get("created_at")?)?,
+    })
+}
+
+fn kind_from_row(row: &AnyRow) -> Result<QrKind, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    QrKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("QR kind {kind:?}")))
+}
+
+fn qr_from_row(row: &AnyRow) -> Result<QrCode, StoreError> {
+    Ok(QrCode {
+        id_qr: row.try_get("id_qr")?,
+        merchant_id: row.try_get("merchant_id")?,
+        client_id: row.try_get("client_id")?,
+        partner_reference_no: row.try_get("partner_reference_no")?,
+        kind: kind_from_row(row)?,
+        amount_sen: row.try_get("amount_sen")?,
+        terminal_id: row.try_get("terminal_id")?,
+        generated_at: from_ms(row.try_get("generated_at")?)?,
+        expires_at: from_ms_opt(row.try_get("expires_at")?)?,
+        cancelled_at: from_ms_opt(row.try_get("cancelled_at")?)?,
+        qr_content: row.try_get("qr_content")?,
+        paid_at: from_ms_opt(row.try_get("paid_at")?)?,
+        paid_amount_sen: row.try_get("paid_amount_sen")?,
+        payment_count: row.try_get("payment_count")?,
+    })
+}
+
+fn summary_from_row(row: &AnyRow) -> Result<QrSummary, StoreError> {
+    Ok(QrSummary {
+        id_qr: row.try_get("id_qr")?,
+        kind: kind_from_row(row)?,
+        generated_at: from_ms(row.try_get("generated_at")?)?,
+        expires_at: from_ms_opt(row.try_get("expires_at")?)?,
+        amount_sen: row.try_get("amount_sen")?,
+    })
+}
+
+/// Maps "no row changed" to [`StoreError::NotFound`].
+fn require_one(rows_affected: u64, entity: Entity) -> Result<(), StoreError> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound(entity))
+    } else {
+        Ok(())
+    }
+}
+
+impl SqlStore {
+    /// Wraps migrated pools and registers this process as a node for `id_qr` generation.
+    pub(crate) async fn open(
+        backend: Backend,
+        writer: AnyPool,
+        reader: AnyPool,
+        now: OffsetDateTime,
+    ) -> Result<Self, StoreError> {
+        let node: i64 =
+            sqlx::query_scalar("INSERT INTO nodes (started_at) VALUES ($1) RETURNING node_id")
+                .bind(to_ms(now))
+                .fetch_one(&writer)
+                .await?;
+        Ok(SqlStore {
+            backend,
+            writer,
+            reader,
+            ids: QrIdGenerator::new(node),
+        })
+    }
+
+    async fn update_partner(
+        &self,
+        sql: &'static str,
+        client_id: &str,
+        value: String,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(sql)
+            .bind(value)
+            .bind(to_ms(now))
+            .bind(client_id.to_owned())
+            .execute(&self.writer)
+            .await?;
+        require_one(done.rows_affected(), Entity::Partner)
+    }
+
+    async fn qr_where(
+        &self,
+        sql: &'static str,
+        merchant_id: &str,
+        key: impl for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'static,
+    ) -> Result<Option<QrCode>, StoreError> {
+        let row = sqlx::query(sql)
+            .bind(merchant_id.to_owned())
+            .bind(key)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(qr_from_row).transpose()
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+        sqlx::query("INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(name.to_owned())
+            .bind(candidate.to_vec())
+            .execute(&self.writer)
+            .await?;
+        let value: Vec<u8> = sqlx::query_scalar("SELECT value FROM server_keys WHERE name = $1")
+            .bind(name.to_owned())
+            .fetch_one(&self.writer)
+            .await?;
+        Ok(value)
+    }
+
+    fn next_qr_id(&self, now: OffsetDateTime) -> i64 {
+        self.ids.next(now)
+    }
+
+    async fn add_partner(
+        &self,
+        partner: &NewPartner,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO partners (client_id, public_key_pem, client_secret, signature_mode, \
+             services, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+        )
+        .bind(partner.client_id.as_str().to_owned())
+        .bind(partner.public_key_pem.clone())
+        .bind(partner.client_secret.clone())
+        .bind(partner.signature_mode.as_str())
+        .bind(services_to_text(&partner.services))
+        .bind(to_ms(now))
+        .execute(&self.writer)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if StoreError::is_unique_violation(&e) => {
+                Err(StoreError::Conflict(Constraint::ClientId))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn partner(&self, client_id: &str) -> Result<Option<Partner>, StoreError> {
+        let row = sqlx::query("SELECT * FROM partners WHERE client_id = $1")
+            .bind(client_id.to_owned())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(partner_from_row).transpose()
+    }
+
+    async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM partners ORDER BY client_id")
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(partner_from_row).collect()
+    }
+
+    async fn set_partner_enabled(
+        &self,
+        client_id: &str,
+        enabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("UPDATE partners SET enabled = $1, updated_at = $2 WHERE client_id = $3")
+                .bind(i64::from(enabled))
+                .bind(to_ms(now))
+                .bind(client_id.to_owned())
+                .execute(&self.writer)
+                .await?;
+        require_one(done.rows_affected(), Entity::Partner)
+    }
+
+    async fn set_partner_key(
+        &self,
+        client_id: &str,
+        public_key_pem: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.update_partner(
+            "UPDATE partners SET public_key_pem = $1, updated_at = $2 WHERE client_id = $3",
+            client_id,
+            public_key_pem.to_owned(),
+            now,
+        )
+        .await
+    }
+
+    async fn set_partner_secret(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.update_partner(
+            "UPDATE partners SET client_secret = $1, updated_at = $2 WHERE client_id = $3",
+            client_id,
+            client_secret.to_owned(),
+            now,
+        )
+        .await
+    }
+
+    async fn add_merchant(
+        &self,
+        merchant: &NewMerchant,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO merchants (merchant_id, client_id, name, city, mcc, postal_code, nmid, \
+             criteria, blacklisted, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9)",
+        )
+        .bind(merchant.merchant_id.as_str().to_owned())
+        .bind(merchant.client_id.as_str().to_owned())
+        .bind(merchant.name.clone())
+        .bind(merchant.city.clone())
+        .bind(merchant.mcc.clone())
+        .bind(merchant.postal_code.clone())
+        .bind(merchant.nmid.clone())
+        .bind(merchant.criteria.clone())
+        .bind(to_ms(now))
+        .execute(&self.writer)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if StoreError::is_unique_violation(&e) => {
+                Err(StoreError::Conflict(Constraint::MerchantId))
+            }
+            Err(e) if StoreError::is_foreign_key_violation(&e) => {
+                Err(StoreError::NotFound(Entity::Partner))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn merchant(&self, merchant_id: &str) -> Result<Option<Merchant>, StoreError> {
+        let row = sqlx::query("SELECT * FROM merchants WHERE merchant_id = $1")
+            .bind(merchant_id.to_owned())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(merchant_from_row).transpose()
+    }
+
+    async fn merchants(&self, client_id: Option<&str>) -> Result<Vec<Merchant>, StoreError> {
+        let rows = match client_id {
+            Some(client_id) => {
+                sqlx::query("SELECT * FROM merchants WHERE client_id = $1 ORDER BY merchant_id")
+                    .bind(client_id.to_owned())
+                    .fetch_all(&self.reader)
+                    .await?
+            }
+            None => {
+                sqlx::query("SELECT * FROM merchants ORDER BY merchant_id")
+                    .fetch_all(&self.reader)
+                    .await?
+            }
+        };
+        rows.iter().map(merchant_from_row).collect()
+    }
+
+    async fn set_merchant_blacklist(
+        &self,
+        merchant_id: &str,
+        blacklist: Option<Option<&str>>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (flag, reason, since) = match blacklist {
+            Some(reason) => (1_i64, reason.map(str::to_owned), Some(to_ms(now))),
+            None => (0, None, None),
+        };
+        let done = sqlx::query(
+            "UPDATE merchants SET blacklisted = $1, blacklist_reason = $2, blacklisted_at = $3, \
+             updated_at = $4 WHERE merchant_id = $5",
+        )
+        .bind(flag)
+        .bind(reason)
+        .bind(since)
+        .bind(to_ms(now))
+        .bind(merchant_id.to_owned())
+        .execute(&self.writer)
+        .await?;
+        require_one(done.rows_affected(), Entity::Merchant)
+    }
+
+    async fn claim_external_id(
+        &self,
+        key: &ExternalIdKey,
+        now: OffsetDateTime,
+    ) -> Result<Claim, StoreError> {
+        // zero-to-production's idempotency claim: the primary key decides, not a prior read.
+        let done = sqlx::query(
+            "INSERT INTO external_ids (client_id, jakarta_date, external_id, claimed_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(key.client_id.as_str().to_owned())
+        .bind(key.day.to_string())
+        .bind(key.external_id.as_str().to_owned())
+        .bind(to_ms(now))
+        .execute(&self.writer)
+        .await?;
+        Ok(if done.rows_affected() == 1 {
+            Claim::Claimed
+        } else {
+            Claim::AlreadyUsed
+        })
+    }
+
+    async fn release_external_id(&self, key: &ExternalIdKey) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM external_ids WHERE client_id = $1 AND jakarta_date = $2 AND external_id = $3",
+        )
+        .bind(key.client_id.as_str().to_owned())
+        .bind(key.day.to_string())
+        .bind(key.external_id.as_str().to_owned())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn purge_external_ids(&self, before: JakartaDate) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM external_ids WHERE jakarta_date < $1")
+            .bind(before.to_string())
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_qr(&self, qr: &NewQr) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO qr_codes (id_qr, merchant_id, client_id, partner_reference_no, kind, \
+             amount_sen, terminal_id, generated_at, jakarta_date, expires_at, qr_content) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(qr.id_qr)
+        .bind(qr.merchant_id.as_str().to_owned())
+        .bind(qr.client_id.as_str().to_owned())
+        .bind(qr.partner_reference_no.clone())
+        .bind(qr.kind.as_str())
+        .bind(qr.amount_sen)
+        .bind(qr.terminal_id.clone())
+        .bind(to_ms(qr.generated_at))
+        .bind(JakartaDate::of_instant(qr.generated_at).to_string())
+        .bind(qr.expires_at.map(to_ms))
+        .bind(qr.qr_content.clone())
+        .execute(&self.writer)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(db))
+                if db.is_unique_violation()
+                    && (db.constraint() == Some("qr_codes_partner_reference")
+                        || db.message().contains("partner_reference_no")) =>
+            {
+                Err(StoreError::Conflict(Constraint::PartnerReferenceNo))
+            }
+            Err(e) if StoreError::is_foreign_key_violation(&e) => {
+                Err(StoreError::NotFound(Entity::Merchant))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn list_day(&self, merchant_id: &str, day: JakartaDate) -> QrStream {
+        let pool = self.reader.clone();
+        let merchant_id = merchant_id.to_owned();
+        let day = day.to_string();
+        // A bounded channel between the query and the HTTP body: however many rows the day
+        // holds, at most this many sit in memory while the client reads.
+        let (sender, receiver) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(async move {
+            let mut rows = sqlx::query(
+                "SELECT id_qr, kind, generated_at, expires_at, amount_sen FROM qr_codes \
+                 WHERE merchant_id = $1 AND jakarta_date = $2 \
+                 ORDER BY generated_at DESC, id_qr DESC",
+            )
+            .bind(merchant_id)
+            .bind(day)
+            .fetch(&pool);
+            loop {
+                let item = match rows.try_next().await {
+                    Ok(Some(row)) => summary_from_row(&row),
+                    Ok(None) => break,
+                    Err(e) => Err(e.into()),
+                };
+                let failed = item.is_err();
+                if sender.send(item).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Box::pin(futures_util::stream::unfold(
+            receiver,
+            |mut receiver| async move { receiver.recv().await.map(|item| (item, receiver)) },
+        ))
+    }
+
+    async fn qr_by_id(&self, merchant_id: &str, id_qr: i64) -> Result<Option<QrCode>, StoreError> {
+        self.qr_where(
+            "SELECT * FROM qr_codes WHERE merchant_id = $1 AND id_qr = $2",
+            merchant_id,
+            id_qr,
+        )
+        .await
+    }
+
+    async fn qr_by_partner_reference(
+        &self,
+        merchant_id: &str,
+        partner_reference_no: &str,
+    ) -> Result<Option<QrCode>, StoreError> {
+        self.qr_where(
+            "SELECT * FROM qr_codes WHERE merchant_id = $1 AND partner_reference_no = $2",
+            merchant_id,
+            partner_reference_no.to_owned(),
+        )
+        .await
+    }
+}

@@ -1,0 +1,133 @@
+//! The `Store` interface that handlers and the CLI use; backends implement it.
+
+use crate::StoreError;
+use crate::model::{
+    Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, QrCode, QrSummary,
+};
+use futures_util::stream::BoxStream;
+use snapqris_protocol::JakartaDate;
+use time::OffsetDateTime;
+
+/// A stream of Generate List items, newest first, read lazily from the database.
+pub type QrStream = BoxStream<'static, Result<QrSummary, StoreError>>;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server, possibly shared by many nodes.
+    Postgres,
+}
+
+/// Everything snapqris persists. Every method that returns `Ok` after a write has committed it:
+/// a crash of the process afterwards loses nothing (CONTRACT §2).
+///
+/// Uniqueness rules (client id, merchant id, `X-EXTERNAL-ID` per partner and day,
+/// `partnerReferenceNo` per merchant, `id_qr`) are enforced by the database, so they hold for
+/// any number of processes sharing it.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The database behind this store.
+    fn backend(&self) -> Backend;
+
+    /// Answers `Ok` when the database answers a trivial query.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The deployment-wide secret stored under `name`; `candidate` is stored first when there is
+    /// none, so every node ends up with the value of whichever node asked first.
+    async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError>;
+
+    /// A fresh `id_qr`, unique across all nodes and increasing over time.
+    fn next_qr_id(&self, now: OffsetDateTime) -> i64;
+
+    /// Registers a partner; [`Constraint::ClientId`](crate::Constraint) if the id is taken.
+    async fn add_partner(
+        &self,
+        partner: &NewPartner,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// The partner with this client id.
+    async fn partner(&self, client_id: &str) -> Result<Option<Partner>, StoreError>;
+
+    /// All partners, ordered by client id.
+    async fn partners(&self) -> Result<Vec<Partner>, StoreError>;
+
+    /// Enables or disables a partner.
+    async fn set_partner_enabled(
+        &self,
+        client_id: &str,
+        enabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Replaces a partner's public key (SPKI PEM).
+    async fn set_partner_key(
+        &self,
+        client_id: &str,
+        public_key_pem: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Replaces a partner's client secret.
+    async fn set_partner_secret(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Registers a merchant; [`Constraint::MerchantId`](crate::Constraint) if the id is taken,
+    /// [`Entity::Partner`](crate::Entity) not found if the owner is unknown.
+    async fn add_merchant(
+        &self,
+        merchant: &NewMerchant,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// The merchant with this id.
+    async fn merchant(&self, merchant_id: &str) -> Result<Option<Merchant>, StoreError>;
+
+    /// All merchants, or those of one partner, ordered by merchant id.
+    async fn merchants(&self, client_id: Option<&str>) -> Result<Vec<Merchant>, StoreError>;
+
+    /// Blacklists a merchant (`Some(reason)`, the reason itself optional) or lifts it (`None`).
+    async fn set_merchant_blacklist(
+        &self,
+        merchant_id: &str,
+        blacklist: Option<Option<&str>>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Claims an `X-EXTERNAL-ID` for its partner and day; race-free across nodes.
+    async fn claim_external_id(
+        &self,
+        key: &ExternalIdKey,
+        now: OffsetDateTime,
+    ) -> Result<Claim, StoreError>;
+
+    /// Gives a claim back (the request failed on the server's side).
+    async fn release_external_id(&self, key: &ExternalIdKey) -> Result<(), StoreError>;
+
+    /// Deletes the claims of days before `day`; returns how many went.
+    async fn purge_external_ids(&self, before: JakartaDate) -> Result<u64, StoreError>;
+
+    /// Stores a generated QR; [`Constraint::PartnerReferenceNo`](crate::Constraint) if the
+    /// merchant already has one with that reference.
+    async fn insert_qr(&self, qr: &NewQr) -> Result<(), StoreError>;
+
+    /// The QRs a merchant generated on a Jakarta day, newest first (ties: higher id first),
+    /// streamed in bounded memory.
+    fn list_day(&self, merchant_id: &str, day: JakartaDate) -> QrStream;
+
+    /// The merchant's QR with this id.
+    async fn qr_by_id(&self, merchant_id: &str, id_qr: i64) -> Result<Option<QrCode>, StoreError>;
+
+    /// The merchant's QR with this partner reference.
+    async fn qr_by_partner_reference(
+        &self,
+        merchant_id: &str,
+        partner_reference_no: &str,
+    ) -> Result<Option<QrCode>, StoreError>;
+}
