@@ -100,11 +100,13 @@ impl JakartaDate {
 
     /// `[start, end)` of the day as UTC instants: 00:00+07:00 up to the next day's 00:00+07:00.
     pub fn bounds(self) -> (OffsetDateTime, OffsetDateTime) {
-        let start = self.0.with_time(Time::MIDNIGHT).assume_offset(JAKARTA);
-        let end = start + time::Duration::DAY;
-        // At the edges of `time`'s range the UTC face may not exist; the instant is the same.
+        // At the edges of `time`'s range one face of an instant may not exist: the UTC face of
+        // -9999-01-01 00:00+07:00, the +07:00 face of the midnight after 9999-12-31. Take the
+        // UTC face when there is one and add the day there; the instants are the same.
         let utc = |t: OffsetDateTime| t.checked_to_offset(UtcOffset::UTC).unwrap_or(t);
-        (utc(start), utc(end))
+        let start = utc(self.0.with_time(Time::MIDNIGHT).assume_offset(JAKARTA));
+        let end = utc(start + time::Duration::DAY);
+        (start, end)
     }
 }
 
@@ -186,6 +188,26 @@ mod tests {
         assert_eq!(
             JakartaDate::from_date(date!(2024 - 03 - 15)).to_string(),
             "2024-03-15"
+        );
+    }
+
+    #[test]
+    fn the_days_at_the_edges_of_the_calendar_have_bounds() {
+        // Found writing the `timestamp` fuzz target (which now checks it): `9999-12-31` parsed,
+        // then `bounds` panicked adding a day to 9999-12-31 00:00+07:00.
+        let last = JakartaDate::parse("9999-12-31").unwrap();
+        assert_eq!(
+            last.bounds(),
+            (
+                datetime!(9999-12-30 17:00 UTC),
+                datetime!(9999-12-31 17:00 UTC)
+            )
+        );
+        let (start, end) = JakartaDate::from_date(Date::MIN).bounds();
+        assert_eq!(end - start, time::Duration::DAY);
+        assert_eq!(
+            JakartaDate::of_instant(start),
+            JakartaDate::from_date(Date::MIN)
         );
     }
 

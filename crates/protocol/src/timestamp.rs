@@ -9,8 +9,8 @@ use crate::jakarta::JAKARTA;
 /// Why an `X-TIMESTAMP` was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TimestampError {
-    /// Not RFC 3339 (`T` separator, `Z` or `±HH:MM`, 1–9 fraction digits), or no such
-    /// calendar date or time of day.
+    /// Not RFC 3339 (`T` separator, `Z` or `±HH:MM`, 1–9 fraction digits), no such
+    /// calendar date or time of day, or an instant outside years 0000–9999 in UTC or Jakarta.
     #[error("timestamp is not RFC 3339")]
     Malformed,
     /// Well formed, but further from the server's clock than the allowed window.
@@ -24,8 +24,9 @@ pub enum TimestampError {
 /// Accepts RFC 3339 with a `T` separator, a `Z` or `±HH:MM` offset and an optional fraction of
 /// 1–9 digits: `2024-03-15T10:20:30+07:00`, `2024-03-15T10:20:30.123+07:00`,
 /// `2024-03-15T03:20:30.123Z`. Refuses `+0700`, a space separator, lower-case `t`/`z`, a
-/// missing offset, trailing bytes, impossible dates (`2024-02-30`), hours over 23, and leap
-/// seconds (`:60`).
+/// missing offset, trailing bytes, impossible dates (`2024-02-30`), hours over 23, leap
+/// seconds (`:60`), and instants outside years 0000–9999 in UTC or in Jakarta
+/// (`9999-12-31T23:59:59-23:59`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct XTimestamp {
     raw: String,
@@ -37,7 +38,7 @@ impl XTimestamp {
     pub fn parse(raw: &str) -> Result<Self, TimestampError> {
         let (instant, rest) = parse_date_time(raw.as_bytes(), OffsetSyntax::Rfc3339)
             .ok_or(TimestampError::Malformed)?;
-        if !rest.is_empty() {
+        if !rest.is_empty() || !has_utc_and_jakarta_faces(instant) {
             return Err(TimestampError::Malformed);
         }
         Ok(Self {
@@ -87,6 +88,18 @@ impl AsRef<str> for XTimestamp {
     fn as_ref(&self) -> &str {
         &self.raw
     }
+}
+
+/// Whether the instant reads as a date in years 0000–9999 both in UTC and in Jakarta. `time`
+/// keeps the offset as written, so `9999-12-31T23:59:59-23:59` parses to an instant whose
+/// UTC face lies in year 10000: converting it (to store it, to find its Jakarta day, to show
+/// it) would panic, and a year-0000 instant would be shown as `-001-…`.
+fn has_utc_and_jakarta_faces(instant: OffsetDateTime) -> bool {
+    [UtcOffset::UTC, JAKARTA].into_iter().all(|offset| {
+        instant
+            .checked_to_offset(offset)
+            .is_some_and(|face| (0..=9999).contains(&face.year()))
+    })
 }
 
 /// Which offset spellings a date-time may use.
@@ -248,6 +261,30 @@ mod tests {
     #[test]
     fn a_leap_day_is_a_valid_date() {
         assert!(XTimestamp::parse("2024-02-29T23:59:59+07:00").is_ok());
+    }
+
+    #[test]
+    fn an_instant_past_year_9999_or_before_year_0000_in_utc_or_jakarta_is_malformed() {
+        // Found writing the `timestamp` fuzz target (which now checks it): these parsed, then
+        // converting them to UTC or Jakarta time panicked.
+        for bad in [
+            "9999-12-31T23:59:59-23:59",
+            "9999-12-31T23:00:00Z",
+            "9999-12-31T20:00:00+03:00",
+            "0000-01-01T00:00:00+23:59",
+            "0000-01-01T06:59:59+07:00",
+        ] {
+            assert_eq!(
+                XTimestamp::parse(bad),
+                Err(TimestampError::Malformed),
+                "{bad:?}"
+            );
+        }
+        for ok in ["9999-12-31T16:59:59Z", "0000-01-01T00:00:00Z"] {
+            let ts = XTimestamp::parse(ok).unwrap();
+            assert!(crate::JakartaDate::of_instant(ts.instant()).date().year() >= 0);
+            assert!(!crate::format_rfc3339_jakarta(ts.instant()).starts_with('-'));
+        }
     }
 
     #[test]

@@ -10,7 +10,8 @@ use snapqris_protocol::{
     Amount, BodyVariant, ChannelId, ClientId, ExternalId, JakartaDate, Mcc, MerchantCity,
     MerchantId, MerchantName, PartnerReferenceNo, PostalCode, RsaPublicKey, SignatureTolerance,
     TerminalId, TransactionSigner, TransactionVerifier, XTimestamp, body_hash_candidates,
-    minify_json, reserialize_json, sign_transaction, verify_transaction,
+    format_jakarta_local, format_rfc3339_jakarta, minify_json, reserialize_json, sign_transaction,
+    verify_transaction,
 };
 
 /// Every file of `fuzz/corpus/<target>`, sorted; panics if the directory is missing or empty
@@ -77,8 +78,21 @@ fn check_timestamp(data: &[u8]) {
         assert_eq!(timestamp.as_str(), text);
         assert_eq!(timestamp.to_string(), text);
         assert!(JakartaDate::parse(text).is_ok());
+
+        let instant = timestamp.instant();
+        let (start, end) = JakartaDate::of_instant(instant).bounds();
+        assert!(start <= instant && instant < end);
+        let _ = format_jakarta_local(instant);
+        let face = format_rfc3339_jakarta(instant);
+        let again = XTimestamp::parse(&face)
+            .unwrap_or_else(|err| panic!("{face:?} from {text:?} does not parse: {err}"));
+        assert_eq!(Ok(again.instant()), instant.replace_nanosecond(0));
     }
-    let _ = JakartaDate::parse(text);
+    if let Ok(day) = JakartaDate::parse(text) {
+        let (start, end) = day.bounds();
+        assert_eq!(end - start, time::Duration::DAY);
+        assert_eq!(JakartaDate::of_instant(start), day);
+    }
 }
 
 macro_rules! check_string_fields {
