@@ -1,1 +1,22 @@
+//! End-to-end tests: the real server on a temporary database, called over HTTP with signed
+//! requests. One binary (ripgrep's `tests/tests.rs` idea); a module per concern.
+//!
+//! Every test runs against SQLite; when `SNAPQRIS_TEST_DATABASE_URL` names a PostgreSQL
+//! server, `support::Backend::all()` adds a fresh PostgreSQL database per test as well.
 
+/// Helpers: spawning the app, registering partners and merchants, signing requests.
+mod support;
+
+/// Service 73: tokens.
+mod token;
+
+/// Service 47: generating QR codes.
+mod generate;
+
+/// Service 90: the seed, every row of CONTRACT §4.3's code table.
+mod generate_list;
+
+/// Refusals that must never crash, answer 5xx, or change stored data.
+mod bad_input;
+
+/// The `snapqris` binary: admin commands, settings, serve, demo and client.

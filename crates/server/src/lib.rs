@@ -23,6 +23,7 @@ mod clock;
 mod config;
 mod directory;
 mod error;
+mod rate_limit;
 mod reply;
 mod services;
 mod snap;

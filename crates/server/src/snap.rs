@@ -3,6 +3,7 @@
 
 use crate::directory::PartnerEntry;
 use crate::error::ApiError;
+use crate::rate_limit;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, request};
@@ -137,6 +138,9 @@ async fn authenticate(
     claimed: &mut Option<ExternalIdKey>,
 ) -> Result<Caller, ApiError> {
     let inner = &state.inner;
+    // CONTRACT §4.2: the rate limit comes first, before anything can be claimed.
+    let partner_header = request.parts.headers.get("x-partner-id");
+    rate_limit::check(state, partner_header.and_then(|v| v.to_str().ok())).await?;
     let headers = transaction_headers(state, &request.parts.headers)?;
 
     let partner = inner

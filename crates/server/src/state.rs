@@ -3,6 +3,7 @@
 use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::directory::Directory;
+use crate::rate_limit::PartnerRateLimit;
 use crate::services::operations::HealthMemo;
 use crate::token::{self, TokenAuthority};
 use snapqris_store::{Store, StoreError};
@@ -24,6 +25,7 @@ pub(crate) struct Inner {
     pub(crate) tokens: TokenAuthority,
     pub(crate) directory: Directory,
     pub(crate) health: HealthMemo,
+    pub(crate) rate_limit: PartnerRateLimit,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
                 tokens: TokenAuthority::new(&key),
                 directory: Directory::new(store.clone()),
                 health: HealthMemo::default(),
+                rate_limit: PartnerRateLimit::new(config.rate_limit),
                 config,
                 store,
                 clock,

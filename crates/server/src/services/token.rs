@@ -1,6 +1,7 @@
 //! Service 73: B2B access token (CONTRACT §4.1).
 
 use crate::error::ApiError;
+use crate::rate_limit;
 use crate::reply::success;
 use crate::snap::{
     json_object, optional_str, read_request, required_header, single_header, window,
@@ -35,6 +36,8 @@ const UNKNOWN_CLIENT: ApiError = ApiError::UnauthorizedClient("Invalid Client or
 async fn issue(state: &AppState, request: Request<Body>) -> Result<Response, ApiError> {
     let request = read_request(state, request).await?;
     let headers = &request.parts.headers;
+    let client_key = headers.get("x-client-key").and_then(|v| v.to_str().ok());
+    rate_limit::check(state, client_key).await?;
     let timestamp = XTimestamp::parse(required_header(headers, "x-timestamp", "X-TIMESTAMP")?)
         .map_err(|_| ApiError::InvalidHeader("X-TIMESTAMP"))?;
     let client_id = ClientId::parse(required_header(headers, "x-client-key", "X-CLIENT-KEY")?)

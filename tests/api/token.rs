@@ -1,0 +1,92 @@
+use crate::support::*;
+use snapqris_protocol::{RsaPrivateKey, sign_token_request};
+
+#[tokio::test]
+async fn a_signed_request_gets_a_bearer_token_in_the_standard_shape() {
+    let app = spawn_app().await;
+    let response = app.send(&app.token_request()).await;
+    assert_code(&response, "2007300");
+    let body = response.json().unwrap();
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "responseCode",
+            "responseMessage",
+            "accessToken",
+            "tokenType",
+            "expiresIn"
+        ]
+    );
+    assert_eq!(body["responseMessage"], "Successful");
+    assert_eq!(body["tokenType"], "Bearer");
+    assert_eq!(body["expiresIn"], "900");
+}
+
+#[tokio::test]
+async fn the_same_signed_request_twice_gives_two_fresh_tokens() {
+    let app = spawn_app().await;
+    let request = app.token_request();
+    let first = app.send(&request).await.json().unwrap();
+    let second = app.send(&request).await.json().unwrap();
+    assert_ne!(first["accessToken"], second["accessToken"]);
+}
+
+#[tokio::test]
+async fn grant_type_in_snake_case_is_accepted() {
+    let app = spawn_app().await;
+    let mut request = app.token_request();
+    request.body = br#"{"grant_type":"client_credentials","additionalInfo":[1]}"#.to_vec();
+    assert_code(&app.send(&request).await, "2007300");
+}
+
+#[tokio::test]
+async fn unknown_disabled_or_mis_signing_clients_get_4017300() {
+    let app = spawn_app().await;
+    let mut unknown = app.token_request();
+    unknown.set_header("X-CLIENT-KEY", "nobody");
+    assert_code(&app.send(&unknown).await, "4017300");
+
+    let mut forged = app.token_request();
+    let other_key = RsaPrivateKey::generate().unwrap();
+    let signed = sign_token_request(&other_key, PARTNER, app.timestamp().as_str());
+    forged.set_header("X-SIGNATURE", &signed.signature);
+    assert_code(&app.send(&forged).await, "4017300");
+
+    let stale = app.token_request();
+    app.clock.set(START + time::Duration::seconds(400));
+    assert_code(&app.send(&stale).await, "4017300");
+
+    app.store
+        .set_partner_enabled(PARTNER, false, START)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_code(&app.send(&app.token_request()).await, "4017300");
+}
+
+#[tokio::test]
+async fn header_and_body_errors_use_the_standard_codes() {
+    let app = spawn_app().await;
+    let mut missing = app.token_request();
+    missing.remove_header("X-TIMESTAMP");
+    assert_code(&app.send(&missing).await, "4007302");
+    let mut malformed = app.token_request();
+    malformed.set_header("X-TIMESTAMP", "yesterday");
+    assert_code(&app.send(&malformed).await, "4007301");
+
+    for (body, code) in [
+        (&b"{}"[..], "4007302"),
+        (br#"{"grantType":"password"}"#, "4007301"),
+        (b"nope", "4007300"),
+    ] {
+        let mut request = app.token_request();
+        request.body = body.to_vec();
+        assert_code(&app.send(&request).await, code);
+    }
+}
