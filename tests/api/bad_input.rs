@@ -55,9 +55,8 @@ fn bodies() -> Vec<Vec<u8>> {
     bodies
 }
 
-#[tokio::test]
-async fn malformed_bodies_never_answer_5xx_nor_change_the_store() {
-    let app = spawn_app().await;
+async fn malformed_bodies_never_answer_5xx_nor_change_the_store(backend: Backend) {
+    let app = spawn_app(backend).await;
     app.generate_static("ref-1").await;
     let before = snapshot(&app).await;
     let mut tried = 0;
@@ -84,9 +83,8 @@ async fn malformed_bodies_never_answer_5xx_nor_change_the_store() {
     assert_eq!(snapshot(&app).await, before);
 }
 
-#[tokio::test]
-async fn unknown_paths_and_methods_get_snap_json() {
-    let app = spawn_app().await;
+async fn unknown_paths_and_methods_get_snap_json(backend: Backend) {
+    let app = spawn_app(backend).await;
     let client = app.session.client();
     let response = client.get("/nope").await.unwrap();
     assert_eq!(response.status, 404);
@@ -99,10 +97,15 @@ async fn unknown_paths_and_methods_get_snap_json() {
     assert_eq!(response.response_code().as_deref(), Some("4050000"));
 }
 
-#[tokio::test]
-async fn an_oversized_body_is_a_snap_bad_request() {
-    let app = spawn_app().await;
+async fn an_oversized_body_is_a_snap_bad_request(backend: Backend) {
+    let app = spawn_app(backend).await;
     let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(70_000));
     let response = app.send(&app.request_raw(LIST, body.as_bytes())).await;
     assert_code(&response, "4009000");
 }
+
+crate::on_each_backend!(
+    malformed_bodies_never_answer_5xx_nor_change_the_store,
+    unknown_paths_and_methods_get_snap_json,
+    an_oversized_body_is_a_snap_bad_request,
+);

@@ -2,9 +2,8 @@ use crate::support::*;
 use serde_json::json;
 use snapqris_qris::Initiation;
 
-#[tokio::test]
-async fn a_dynamic_qr_carries_a_valid_payload_with_the_amount_and_bill_number() {
-    let app = spawn_app().await;
+async fn a_dynamic_qr_carries_a_valid_payload_with_the_amount_and_bill_number(backend: Backend) {
+    let app = spawn_app(backend).await;
     let response = app.generate_dynamic("INV-1", "9000.00").await;
     assert_code(&response, "2004700");
     let body = response.json().unwrap();
@@ -35,9 +34,8 @@ async fn a_dynamic_qr_carries_a_valid_payload_with_the_amount_and_bill_number() 
     assert!(content.starts_with("000201010212"));
 }
 
-#[tokio::test]
-async fn a_static_qr_has_no_amount_and_no_expiry() {
-    let app = spawn_app().await;
+async fn a_static_qr_has_no_amount_and_no_expiry(backend: Backend) {
+    let app = spawn_app(backend).await;
     let body = app.generate_static("S-1").await.json().unwrap();
     assert_eq!(
         body["additionalInfo"],
@@ -49,26 +47,23 @@ async fn a_static_qr_has_no_amount_and_no_expiry() {
     assert!(payload.nmid().unwrap().starts_with("ID"));
 }
 
-#[tokio::test]
-async fn a_partner_reference_is_unique_per_merchant() {
-    let app = spawn_app().await;
+async fn a_partner_reference_is_unique_per_merchant(backend: Backend) {
+    let app = spawn_app(backend).await;
     assert_code(&app.generate_static("DUP").await, "2004700");
     let again = app.generate_dynamic("DUP", "1.00").await;
     assert_code(&again, "4094701");
 }
 
-#[tokio::test]
-async fn amounts_outside_the_range_are_invalid_amount() {
-    let app = spawn_app().await;
+async fn amounts_outside_the_range_are_invalid_amount(backend: Backend) {
+    let app = spawn_app(backend).await;
     assert_code(&app.generate_dynamic("A1", "0.00").await, "4044713");
     assert_code(&app.generate_dynamic("A2", "10000000.01").await, "4044713");
     assert_code(&app.generate_dynamic("A3", "10000000.00").await, "2004700");
     assert_code(&app.generate_dynamic("A4", "9000").await, "4004701");
 }
 
-#[tokio::test]
-async fn another_partners_merchant_is_invalid_merchant() {
-    let app = spawn_app().await;
+async fn another_partners_merchant_is_invalid_merchant(backend: Backend) {
+    let app = spawn_app(backend).await;
     add_partner(
         &*app.store,
         "partner-b",
@@ -95,9 +90,8 @@ async fn another_partners_merchant_is_invalid_merchant() {
     );
 }
 
-#[tokio::test]
-async fn a_partner_not_granted_47_is_unauthorized() {
-    let app = spawn_app().await;
+async fn a_partner_not_granted_47_is_unauthorized(backend: Backend) {
+    let app = spawn_app(backend).await;
     add_partner(
         &*app.store,
         "partner-l",
@@ -121,3 +115,12 @@ async fn a_partner_not_granted_47_is_unauthorized() {
     );
     assert_code(&app.send(&request).await, "4014700");
 }
+
+crate::on_each_backend!(
+    a_dynamic_qr_carries_a_valid_payload_with_the_amount_and_bill_number,
+    a_static_qr_has_no_amount_and_no_expiry,
+    a_partner_reference_is_unique_per_merchant,
+    amounts_outside_the_range_are_invalid_amount,
+    another_partners_merchant_is_invalid_merchant,
+    a_partner_not_granted_47_is_unauthorized,
+);

@@ -4,9 +4,8 @@ use snapqris_protocol::ServiceCode;
 use snapqris_store::SignatureMode;
 use time::macros::datetime;
 
-#[tokio::test]
-async fn a_static_and_a_dynamic_qr_are_listed_newest_first_with_jakarta_times() {
-    let app = spawn_app().await;
+async fn a_static_and_a_dynamic_qr_are_listed_newest_first_with_jakarta_times(backend: Backend) {
+    let app = spawn_app(backend).await;
     assert_code(&app.generate_static("ref-static").await, "2004700");
     app.clock.set(START + time::Duration::seconds(90));
     let dynamic = app.generate_dynamic("ref-dynamic", "9000.00").await;
@@ -43,9 +42,8 @@ async fn a_static_and_a_dynamic_qr_are_listed_newest_first_with_jakarta_times() 
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
 }
 
-#[tokio::test]
-async fn a_plain_date_names_the_same_day() {
-    let app = spawn_app().await;
+async fn a_plain_date_names_the_same_day(backend: Backend) {
+    let app = spawn_app(backend).await;
     app.generate_static("ref-1").await;
     assert_code(
         &app.post_generate_list("2026-11-25", MERCHANT).await,
@@ -53,9 +51,8 @@ async fn a_plain_date_names_the_same_day() {
     );
 }
 
-#[tokio::test]
-async fn ties_in_generate_time_put_the_higher_id_first() {
-    let app = spawn_app().await;
+async fn ties_in_generate_time_put_the_higher_id_first(backend: Backend) {
+    let app = spawn_app(backend).await;
     for n in 0..3 {
         assert_code(&app.generate_static(&format!("ref-{n}")).await, "2004700");
     }
@@ -74,9 +71,8 @@ async fn ties_in_generate_time_put_the_higher_id_first() {
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
 }
 
-#[tokio::test]
-async fn a_qr_generated_at_23_59_59_jakarta_belongs_to_that_day() {
-    let mut app = spawn_app().await;
+async fn a_qr_generated_at_23_59_59_jakarta_belongs_to_that_day(backend: Backend) {
+    let mut app = spawn_app(backend).await;
     // 23:59:59 +07:00 on the 25th is 16:59:59 UTC.
     app.travel_to(datetime!(2026-11-25 16:59:59 UTC)).await;
     assert_code(&app.generate_static("late").await, "2004700");
@@ -101,9 +97,8 @@ async fn a_qr_generated_at_23_59_59_jakarta_belongs_to_that_day() {
     assert_eq!(items[0]["generate_time"], "2026-11-26 00:00:00");
 }
 
-#[tokio::test]
-async fn a_day_without_qrs_is_transaction_not_found() {
-    let app = spawn_app().await;
+async fn a_day_without_qrs_is_transaction_not_found(backend: Backend) {
+    let app = spawn_app(backend).await;
     let response = app.post_generate_list("2026-11-24", MERCHANT).await;
     assert_code(&response, "4049001");
     assert_eq!(
@@ -112,9 +107,8 @@ async fn a_day_without_qrs_is_transaction_not_found() {
     );
 }
 
-#[tokio::test]
-async fn body_errors_get_400_codes() {
-    let app = spawn_app().await;
+async fn body_errors_get_400_codes(backend: Backend) {
+    let app = spawn_app(backend).await;
     let cases: [(&[u8], &str); 7] = [
         (b"[1,2]", "4009000"),
         (b"not json", "4009000"),
@@ -142,9 +136,8 @@ async fn body_errors_get_400_codes() {
     }
 }
 
-#[tokio::test]
-async fn a_bad_signature_or_stale_timestamp_is_4019000() {
-    let app = spawn_app().await;
+async fn a_bad_signature_or_stale_timestamp_is_4019000(backend: Backend) {
+    let app = spawn_app(backend).await;
     let mut request = app.request(LIST, &list_body("2026-11-25", MERCHANT));
     request.set_header("X-SIGNATURE", "AAAA");
     assert_code(&app.send(&request).await, "4019000");
@@ -161,9 +154,8 @@ async fn a_bad_signature_or_stale_timestamp_is_4019000() {
     assert_code(&app.send(&signed_now).await, "4019000");
 }
 
-#[tokio::test]
-async fn token_trouble_is_4019001() {
-    let app = spawn_app().await;
+async fn token_trouble_is_4019001(backend: Backend) {
+    let app = spawn_app(backend).await;
     let body = list_body("2026-11-25", MERCHANT);
     let mut missing = app.request(LIST, &body);
     missing.remove_header("Authorization");
@@ -180,9 +172,8 @@ async fn token_trouble_is_4019001() {
     assert_code(&app.post(LIST, &body).await, "4019001");
 }
 
-#[tokio::test]
-async fn another_partners_token_is_refused() {
-    let app = spawn_app().await;
+async fn another_partners_token_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
     add_partner(
         &*app.store,
         "partner-b",
@@ -222,9 +213,8 @@ async fn another_partners_token_is_refused() {
     assert_code(&app.send(&request).await, "4019001");
 }
 
-#[tokio::test]
-async fn a_disabled_partner_loses_its_tokens() {
-    let app = spawn_app().await;
+async fn a_disabled_partner_loses_its_tokens(backend: Backend) {
+    let app = spawn_app(backend).await;
     app.store
         .set_partner_enabled(PARTNER, false, START)
         .await
@@ -237,9 +227,8 @@ async fn a_disabled_partner_loses_its_tokens() {
     );
 }
 
-#[tokio::test]
-async fn header_trouble_is_4049001() {
-    let app = spawn_app().await;
+async fn header_trouble_is_4049001(backend: Backend) {
+    let app = spawn_app(backend).await;
     let body = list_body("2026-11-25", MERCHANT);
     for header in ["X-TIMESTAMP", "X-PARTNER-ID", "X-EXTERNAL-ID"] {
         let mut request = app.request(LIST, &body);
@@ -272,9 +261,8 @@ async fn header_trouble_is_4049001() {
     assert_code(&app.send(&twice).await, "4049001");
 }
 
-#[tokio::test]
-async fn a_partner_without_service_90_or_with_anothers_merchant_is_4049000() {
-    let app = spawn_app().await;
+async fn a_partner_without_service_90_or_with_anothers_merchant_is_4049000(backend: Backend) {
+    let app = spawn_app(backend).await;
     add_partner(
         &*app.store,
         "partner-b",
@@ -319,9 +307,8 @@ async fn a_partner_without_service_90_or_with_anothers_merchant_is_4049000() {
     assert_code(&app.send(&request).await, "4049000");
 }
 
-#[tokio::test]
-async fn a_blacklisted_merchant_is_refused_until_unblacklisted() {
-    let app = spawn_app().await;
+async fn a_blacklisted_merchant_is_refused_until_unblacklisted(backend: Backend) {
+    let app = spawn_app(backend).await;
     app.generate_static("ref-1").await;
     app.store
         .set_merchant_blacklist(MERCHANT, Some(Some("fraud")), START)
@@ -347,9 +334,8 @@ async fn a_blacklisted_merchant_is_refused_until_unblacklisted() {
     );
 }
 
-#[tokio::test]
-async fn the_same_external_id_twice_a_day_is_4099000_and_fine_the_next_day() {
-    let app = spawn_app().await;
+async fn the_same_external_id_twice_a_day_is_4099000_and_fine_the_next_day(backend: Backend) {
+    let app = spawn_app(backend).await;
     app.generate_static("ref-1").await;
     let body = list_body("2026-11-25", MERCHANT).to_string();
     let first = app
@@ -377,9 +363,8 @@ async fn the_same_external_id_twice_a_day_is_4099000_and_fine_the_next_day() {
     assert_code(&app.send(&next_day).await, "2009000");
 }
 
-#[tokio::test]
-async fn a_refused_body_still_claims_the_external_id() {
-    let app = spawn_app().await;
+async fn a_refused_body_still_claims_the_external_id(backend: Backend) {
+    let app = spawn_app(backend).await;
     let bad = app
         .session
         .prepare_with(LIST, b"[]", "EXT-9", &app.timestamp());
@@ -393,9 +378,8 @@ async fn a_refused_body_still_claims_the_external_id() {
     assert_code(&app.send(&good).await, "4099000");
 }
 
-#[tokio::test]
-async fn an_rsa_partner_may_omit_the_token() {
-    let app = spawn_app().await;
+async fn an_rsa_partner_may_omit_the_token(backend: Backend) {
+    let app = spawn_app(backend).await;
     add_partner(
         &*app.store,
         "partner-r",
@@ -422,27 +406,9 @@ async fn an_rsa_partner_may_omit_the_token() {
     assert_code(&app.send(&request).await, "4049001");
 }
 
-#[tokio::test]
-async fn the_listing_is_the_same_on_postgresql() {
-    for backend in Backend::all() {
-        let app = spawn_app_on(backend.clone(), Default::default()).await;
-        app.generate_static("ref-1").await;
-        app.generate_dynamic("ref-2", "15000.50").await;
-        let response = app.post_generate_list("2026-11-25", MERCHANT).await;
-        assert_code(&response, "2009000");
-        let body = response.json().unwrap();
-        assert_eq!(body["dataDetail"][0]["amount"], "15000.50", "{backend:?}");
-        assert_eq!(
-            body["dataDetail"].as_array().unwrap().len(),
-            2,
-            "{backend:?}"
-        );
-    }
-}
 
-#[tokio::test]
-async fn a_partner_over_its_rate_limit_gets_4299000_before_any_claim() {
-    let app = spawn_app_with(snapqris_server::ServerConfig {
+async fn a_partner_over_its_rate_limit_gets_4299000_before_any_claim(backend: Backend) {
+    let app = spawn_app_on(backend, snapqris_server::ServerConfig {
         rate_limit: 2,
         ..Default::default()
     })
@@ -473,7 +439,7 @@ async fn a_partner_over_its_rate_limit_gets_4299000_before_any_claim() {
 #[tokio::test]
 async fn a_store_failure_is_5009000_and_gives_the_external_id_back() {
     use sqlx::Connection;
-    let app = spawn_app().await;
+    let app = spawn_app(Backend::Sqlite).await;
     app.generate_static("ref-1").await;
     let mut connection = sqlx::SqliteConnection::connect(&app.database_url)
         .await
@@ -502,3 +468,23 @@ async fn a_store_failure_is_5009000_and_gives_the_external_id_back() {
         .prepare_with(LIST, body.as_bytes(), "EXT-500", &app.timestamp());
     assert_code(&app.send(&retry).await, "2009000");
 }
+
+crate::on_each_backend!(
+    a_static_and_a_dynamic_qr_are_listed_newest_first_with_jakarta_times,
+    a_plain_date_names_the_same_day,
+    ties_in_generate_time_put_the_higher_id_first,
+    a_qr_generated_at_23_59_59_jakarta_belongs_to_that_day,
+    a_day_without_qrs_is_transaction_not_found,
+    body_errors_get_400_codes,
+    a_bad_signature_or_stale_timestamp_is_4019000,
+    token_trouble_is_4019001,
+    another_partners_token_is_refused,
+    a_disabled_partner_loses_its_tokens,
+    header_trouble_is_4049001,
+    a_partner_without_service_90_or_with_anothers_merchant_is_4049000,
+    a_blacklisted_merchant_is_refused_until_unblacklisted,
+    the_same_external_id_twice_a_day_is_4099000_and_fine_the_next_day,
+    a_refused_body_still_claims_the_external_id,
+    an_rsa_partner_may_omit_the_token,
+    a_partner_over_its_rate_limit_gets_4299000_before_any_claim,
+);

@@ -45,15 +45,38 @@ pub(crate) enum Backend {
 }
 
 impl Backend {
-    /// SQLite always; PostgreSQL too when `SNAPQRIS_TEST_DATABASE_URL` is set.
-    pub(crate) fn all() -> Vec<Backend> {
-        let mut backends = vec![Backend::Sqlite];
+    /// PostgreSQL at `SNAPQRIS_TEST_DATABASE_URL`, or `None` (and a line saying the test is
+    /// skipped) when the variable is unset.
+    pub(crate) fn postgres() -> Option<Backend> {
         match std::env::var("SNAPQRIS_TEST_DATABASE_URL") {
-            Ok(url) if !url.is_empty() => backends.push(Backend::Postgres(url)),
-            _ => eprintln!("SNAPQRIS_TEST_DATABASE_URL not set: PostgreSQL runs skipped"),
+            Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
+            _ => {
+                eprintln!("skipped: SNAPQRIS_TEST_DATABASE_URL is not set, no PostgreSQL run");
+                None
+            }
         }
-        backends
     }
+}
+
+/// Runs `async fn $name(backend: Backend)` once per store, as the tests `$name::sqlite` and
+/// `$name::postgres` (ripgrep's `rgtest!` idea: one body, every engine).
+#[macro_export]
+macro_rules! on_each_backend {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::support::Backend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(backend) = $crate::support::Backend::postgres() {
+                    super::$name(backend).await;
+                }
+            }
+        }
+    )*};
 }
 
 /// A running server with one partner (hmac, all services) and one merchant.
@@ -64,6 +87,8 @@ pub(crate) struct TestApp {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) session: PartnerSession,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The PostgreSQL server and test database to drop afterwards.
+    postgres_database: Option<(String, String)>,
     _dir: tempfile::TempDir,
 }
 
@@ -72,11 +97,33 @@ impl Drop for TestApp {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+        if let Some((server_url, name)) = self.postgres_database.take() {
+            // Drop runs inside the test's runtime, so the clean-up gets a thread of its own.
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    use sqlx::Connection;
+                    let mut admin = sqlx::PgConnection::connect(&server_url).await?;
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await
+                    .map(drop)
+                })
+            });
+            if let Ok(Err(e)) = dropped.join() {
+                eprintln!("could not drop test database: {e}");
+            }
+        }
     }
 }
 
-/// A fresh PostgreSQL database for one test, named uniquely.
-async fn fresh_postgres_database(url: &str) -> String {
+/// A fresh PostgreSQL database for one test, named uniquely; returns its URL and name.
+async fn fresh_postgres_database(url: &str) -> (String, String) {
     use sqlx::Connection;
     let name = format!("snapqris_test_{}", fresh_external_id());
     let mut admin = sqlx::PgConnection::connect(url)
@@ -87,22 +134,21 @@ async fn fresh_postgres_database(url: &str) -> String {
         .await
         .expect("create a test database");
     let (base, _) = url.rsplit_once('/').expect("a database URL with a path");
-    format!("{base}/{name}")
+    (format!("{base}/{name}"), name)
 }
 
-pub(crate) async fn spawn_app() -> TestApp {
-    spawn_app_on(Backend::Sqlite, ServerConfig::default()).await
-}
-
-pub(crate) async fn spawn_app_with(config: ServerConfig) -> TestApp {
-    spawn_app_on(Backend::Sqlite, config).await
+pub(crate) async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_on(backend, ServerConfig::default()).await
 }
 
 pub(crate) async fn spawn_app_on(backend: Backend, config: ServerConfig) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let url = match &backend {
-        Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
-        Backend::Postgres(url) => fresh_postgres_database(url).await,
+    let (url, postgres_database) = match &backend {
+        Backend::Sqlite => (format!("sqlite://{}", dir.path().join("test.db").display()), None),
+        Backend::Postgres(server_url) => {
+            let (url, name) = fresh_postgres_database(server_url).await;
+            (url, Some((server_url.clone(), name)))
+        }
     };
     let store = snapqris_store::connect(&url, &Default::default())
         .await
@@ -143,6 +189,7 @@ pub(crate) async fn spawn_app_on(backend: Backend, config: ServerConfig) -> Test
         store,
         session,
         shutdown: Some(shutdown),
+        postgres_database,
         _dir: dir,
     };
     let token = app.take_token().await;

@@ -1,9 +1,8 @@
 use crate::support::*;
 use snapqris_protocol::{RsaPrivateKey, sign_token_request};
 
-#[tokio::test]
-async fn a_signed_request_gets_a_bearer_token_in_the_standard_shape() {
-    let app = spawn_app().await;
+async fn a_signed_request_gets_a_bearer_token_in_the_standard_shape(backend: Backend) {
+    let app = spawn_app(backend).await;
     let response = app.send(&app.token_request()).await;
     assert_code(&response, "2007300");
     let body = response.json().unwrap();
@@ -28,26 +27,23 @@ async fn a_signed_request_gets_a_bearer_token_in_the_standard_shape() {
     assert_eq!(body["expiresIn"], "900");
 }
 
-#[tokio::test]
-async fn the_same_signed_request_twice_gives_two_fresh_tokens() {
-    let app = spawn_app().await;
+async fn the_same_signed_request_twice_gives_two_fresh_tokens(backend: Backend) {
+    let app = spawn_app(backend).await;
     let request = app.token_request();
     let first = app.send(&request).await.json().unwrap();
     let second = app.send(&request).await.json().unwrap();
     assert_ne!(first["accessToken"], second["accessToken"]);
 }
 
-#[tokio::test]
-async fn grant_type_in_snake_case_is_accepted() {
-    let app = spawn_app().await;
+async fn grant_type_in_snake_case_is_accepted(backend: Backend) {
+    let app = spawn_app(backend).await;
     let mut request = app.token_request();
     request.body = br#"{"grant_type":"client_credentials","additionalInfo":[1]}"#.to_vec();
     assert_code(&app.send(&request).await, "2007300");
 }
 
-#[tokio::test]
-async fn unknown_disabled_or_mis_signing_clients_get_4017300() {
-    let app = spawn_app().await;
+async fn unknown_disabled_or_mis_signing_clients_get_4017300(backend: Backend) {
+    let app = spawn_app(backend).await;
     let mut unknown = app.token_request();
     unknown.set_header("X-CLIENT-KEY", "nobody");
     assert_code(&app.send(&unknown).await, "4017300");
@@ -70,9 +66,8 @@ async fn unknown_disabled_or_mis_signing_clients_get_4017300() {
     assert_code(&app.send(&app.token_request()).await, "4017300");
 }
 
-#[tokio::test]
-async fn header_and_body_errors_use_the_standard_codes() {
-    let app = spawn_app().await;
+async fn header_and_body_errors_use_the_standard_codes(backend: Backend) {
+    let app = spawn_app(backend).await;
     let mut missing = app.token_request();
     missing.remove_header("X-TIMESTAMP");
     assert_code(&app.send(&missing).await, "4007302");
@@ -90,3 +85,11 @@ async fn header_and_body_errors_use_the_standard_codes() {
         assert_code(&app.send(&request).await, code);
     }
 }
+
+crate::on_each_backend!(
+    a_signed_request_gets_a_bearer_token_in_the_standard_shape,
+    the_same_signed_request_twice_gives_two_fresh_tokens,
+    grant_type_in_snake_case_is_accepted,
+    unknown_disabled_or_mis_signing_clients_get_4017300,
+    header_and_body_errors_use_the_standard_codes,
+);
