@@ -20,3 +20,4 @@ mod generate_list;
 mod bad_input;
 
 /// The `snapqris` binary: admin commands, settings, serve, demo and client.
+mod cli;

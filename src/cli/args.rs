@@ -1,0 +1,401 @@
+//! The command line as typed (clap derive). CONTRACT §3 fixes every spelling here.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::{Deserialize, Serialize};
+use snapqris_protocol::{Amount, ServiceCode};
+use std::path::PathBuf;
+
+/// A SNAP BI QRIS (MPM) payment API server: B2B token, generate QR, generate list.
+#[derive(Debug, Parser)]
+#[command(name = "snapqris", version, about)]
+pub(crate) struct Cli {
+    /// Options every command accepts, before or after the subcommand.
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options accepted before or after any subcommand.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Database URL: sqlite://FILE or postgres://USER:PASSWORD@HOST/DB [default: sqlite://snapqris.db]
+    #[arg(long, global = true, env = "SNAPQRIS_DATABASE_URL", value_name = "URL")]
+    pub(crate) database: Option<String>,
+    /// TOML file of settings (snake_case keys); flags and SNAPQRIS_* variables override it.
+    #[arg(long, global = true, env = "SNAPQRIS_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Serve the API.
+    Serve(ServeArgs),
+    /// Run the whole story on a throw-away store and print every request and response.
+    Demo,
+    /// Write a fresh RSA-2048 key pair: DIR/private.pem (PKCS#8) and DIR/public.pem (SPKI).
+    Keygen(KeygenArgs),
+    /// Register and manage partners and merchants.
+    Admin(AdminArgs),
+    /// Call a server as a partner, to check signatures against the server's.
+    Client(ClientArgs),
+}
+
+/// `serve`: every setting of CONTRACT §3's table. Each is optional here so that a missing
+/// flag falls back to its variable, then the file, then the default (see `settings.rs`).
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to serve on [default: 127.0.0.1:8080]
+    #[arg(long, env = "SNAPQRIS_LISTEN", value_name = "ADDR")]
+    pub(crate) listen: Option<String>,
+    /// Allowed distance of X-TIMESTAMP from the server clock, in seconds [default: 300]
+    #[arg(long, env = "SNAPQRIS_TIMESTAMP_WINDOW", value_name = "SECONDS")]
+    pub(crate) timestamp_window: Option<u64>,
+    /// Access-token lifetime in seconds [default: 900]
+    #[arg(long, env = "SNAPQRIS_TOKEN_TTL", value_name = "SECONDS")]
+    pub(crate) token_ttl: Option<u64>,
+    /// strict: only the whitespace-stripped body hash [default: lenient]
+    #[arg(long, env = "SNAPQRIS_SIGNATURE_TOLERANCE", value_name = "MODE")]
+    pub(crate) signature_tolerance: Option<Tolerance>,
+    /// Make the channel header mandatory [default: false]
+    #[arg(long, env = "SNAPQRIS_REQUIRE_CHANNEL_ID", value_name = "BOOL",
+          num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub(crate) require_channel_id: Option<bool>,
+    /// Serve the API under a prefix (/snap → /snap/v1.0/…), signed with it [default: none]
+    #[arg(long, env = "SNAPQRIS_PATH_PREFIX", value_name = "PREFIX")]
+    pub(crate) path_prefix: Option<String>,
+    /// Largest request body in bytes [default: 65536]
+    #[arg(long, env = "SNAPQRIS_BODY_LIMIT", value_name = "BYTES")]
+    pub(crate) body_limit: Option<usize>,
+    /// Slower requests are answered 504xx00, in seconds [default: 10]
+    #[arg(long, env = "SNAPQRIS_REQUEST_TIMEOUT", value_name = "SECONDS")]
+    pub(crate) request_timeout: Option<u64>,
+    /// Requests per second per partner; 0 is off [default: 0]
+    #[arg(long, env = "SNAPQRIS_RATE_LIMIT", value_name = "PER_SECOND")]
+    pub(crate) rate_limit: Option<u32>,
+    /// Default life of a dynamic QR in seconds [default: 1800]
+    #[arg(long, env = "SNAPQRIS_DYNAMIC_VALIDITY", value_name = "SECONDS")]
+    pub(crate) dynamic_validity: Option<u64>,
+    /// Largest amount a QR may carry [default: 10000000.00]
+    #[arg(long, env = "SNAPQRIS_MAX_AMOUNT", value_name = "AMOUNT", value_parser = parse_amount)]
+    pub(crate) max_amount: Option<Amount>,
+    /// Tag 26 reverse-domain id [default: ID.CO.SNAPQRIS.WWW]
+    #[arg(long, env = "SNAPQRIS_ACQUIRER_DOMAIN", value_name = "DOMAIN")]
+    pub(crate) acquirer_domain: Option<String>,
+    /// The acquirer's NNS, 8 digits [default: 93600999]
+    #[arg(long, env = "SNAPQRIS_ACQUIRER_NNS", value_name = "NNS")]
+    pub(crate) acquirer_nns: Option<String>,
+    /// Log line format on stderr [default: text]
+    #[arg(long, env = "SNAPQRIS_LOG_FORMAT", value_name = "FORMAT")]
+    pub(crate) log_format: Option<LogFormat>,
+    /// power: fsync on every commit [default: process]
+    #[arg(long, env = "SNAPQRIS_DURABILITY", value_name = "LEVEL")]
+    pub(crate) durability: Option<DurabilityArg>,
+    /// Print the effective settings as TOML (secrets masked) and exit.
+    #[arg(long)]
+    pub(crate) print_config: bool,
+}
+
+/// Which body variants a transaction signature may cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Tolerance {
+    /// Only the whitespace-stripped body.
+    Strict,
+    /// Raw, whitespace-stripped or re-serialised body.
+    Lenient,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Crash durability of commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum DurabilityArg {
+    /// Survives a crash of the process.
+    Process,
+    /// Also survives power loss (fsync on every commit).
+    Power,
+}
+
+/// An amount such as `10000000.00`.
+pub(crate) fn parse_amount(text: &str) -> Result<Amount, String> {
+    Amount::parse(text).map_err(|_| "expected an amount with two decimals, e.g. 9000.00".into())
+}
+
+/// `keygen`.
+#[derive(Debug, Args)]
+pub(crate) struct KeygenArgs {
+    /// Directory to write private.pem and public.pem into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+}
+
+/// `admin`.
+#[derive(Debug, Args)]
+pub(crate) struct AdminArgs {
+    /// What to manage.
+    #[command(subcommand)]
+    pub(crate) command: AdminCommand,
+}
+
+/// The things an operator manages.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminCommand {
+    /// Partners: the API's clients.
+    #[command(subcommand)]
+    Partner(PartnerCommand),
+    /// Merchants: whose QR codes partners generate.
+    #[command(subcommand)]
+    Merchant(MerchantCommand),
+}
+
+/// `admin partner …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum PartnerCommand {
+    /// Register a partner.
+    Add(PartnerAdd),
+    /// List partners (never their secrets).
+    List,
+    /// Refuse the partner's tokens and requests.
+    Disable {
+        /// The partner's client id.
+        #[arg(value_name = "ID")]
+        client_id: String,
+    },
+    /// Accept the partner again.
+    Enable {
+        /// The partner's client id.
+        #[arg(value_name = "ID")]
+        client_id: String,
+    },
+    /// Replace the partner's public key.
+    SetKey {
+        /// The partner's client id.
+        #[arg(value_name = "ID")]
+        client_id: String,
+        /// The new public key: PEM SPKI, PEM PKCS#1 or bare Base64 DER.
+        #[arg(long, value_name = "FILE")]
+        public_key: PathBuf,
+    },
+    /// Replace the partner's client secret (generated and printed once when omitted).
+    RotateSecret {
+        /// The partner's client id.
+        #[arg(value_name = "ID")]
+        client_id: String,
+        /// The new secret.
+        #[arg(long, value_name = "SECRET")]
+        client_secret: Option<String>,
+    },
+}
+
+/// `admin partner add`.
+#[derive(Debug, Args)]
+pub(crate) struct PartnerAdd {
+    /// The client id: 1–36 of A-Za-z0-9._-
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: String,
+    /// The partner's public key: PEM SPKI, PEM PKCS#1 or bare Base64 DER; RSA ≥ 2048 bits.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) public_key: PathBuf,
+    /// The HMAC client secret (generated and printed once when omitted).
+    #[arg(long, value_name = "SECRET")]
+    pub(crate) client_secret: Option<String>,
+    /// How the partner signs transactions.
+    #[arg(long, value_name = "MODE", default_value = "hmac")]
+    pub(crate) signature: SignatureArg,
+    /// Service codes the partner may call [default: all]
+    #[arg(long, value_name = "CODES", value_delimiter = ',', value_parser = parse_service)]
+    pub(crate) services: Option<Vec<ServiceCode>>,
+}
+
+/// A transaction signature mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SignatureArg {
+    /// HMAC-SHA512 with the client secret, over a string that includes the token.
+    Hmac,
+    /// SHA256withRSA with the partner's private key.
+    Rsa,
+}
+
+/// The transaction services a partner can be granted (CONTRACT §3: 47, 51, 90, 93).
+pub(crate) const GRANTABLE: [ServiceCode; 4] = [
+    ServiceCode::GenerateQr,
+    ServiceCode::Query,
+    ServiceCode::GenerateList,
+    ServiceCode::ExpireBillNumber,
+];
+
+/// One of `47`, `51`, `90`, `93`.
+fn parse_service(text: &str) -> Result<ServiceCode, String> {
+    text.trim()
+        .parse::<u8>()
+        .ok()
+        .and_then(|code| GRANTABLE.into_iter().find(|s| s.code() == code))
+        .ok_or_else(|| "expected service codes among 47, 51, 90, 93".into())
+}
+
+/// `admin merchant …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum MerchantCommand {
+    /// Register a merchant.
+    Add(MerchantAdd),
+    /// List merchants.
+    List {
+        /// Only this partner's merchants.
+        #[arg(long, value_name = "PARTNER")]
+        client_id: Option<String>,
+    },
+    /// Refuse the merchant's requests (4039019 / 403xx19).
+    Blacklist {
+        /// The merchant id.
+        #[arg(value_name = "ID")]
+        merchant_id: String,
+        /// Why, for the operators.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Lift a blacklisting.
+    Unblacklist {
+        /// The merchant id.
+        #[arg(value_name = "ID")]
+        merchant_id: String,
+    },
+}
+
+/// `admin merchant add`.
+#[derive(Debug, Args)]
+pub(crate) struct MerchantAdd {
+    /// The merchant id: 1–15 of A-Za-z0-9, unique across the deployment.
+    #[arg(long, value_name = "ID")]
+    pub(crate) merchant_id: String,
+    /// The owning partner's client id.
+    #[arg(long, value_name = "PARTNER")]
+    pub(crate) client_id: String,
+    /// Merchant name (QR tag 59): 1–25 printable ASCII characters.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: String,
+    /// Merchant city (QR tag 60): 1–15 printable ASCII characters.
+    #[arg(long, value_name = "CITY")]
+    pub(crate) city: String,
+    /// Merchant category code: 4 digits.
+    #[arg(long, value_name = "MCC", default_value = "5999", value_parser = parse_digits)]
+    pub(crate) mcc: String,
+    /// Postal code: 1–10 of A-Za-z0-9.
+    #[arg(long, value_name = "CODE", default_value = "10110")]
+    pub(crate) postal_code: String,
+    /// National merchant id (derived for the sandbox when omitted).
+    #[arg(long, value_name = "NMID")]
+    pub(crate) nmid: Option<String>,
+    /// QRIS merchant criteria.
+    #[arg(long, value_name = "CRITERIA", default_value = "UMI")]
+    pub(crate) criteria: CriteriaArg,
+}
+
+/// A QRIS merchant criteria, spelled as in the payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub(crate) enum CriteriaArg {
+    /// Micro business.
+    Umi,
+    /// Small business.
+    Uke,
+    /// Medium business.
+    Ume,
+    /// Large business.
+    Ube,
+    /// Regular (non-UMKM) merchant.
+    Ure,
+}
+
+/// A string of digits; leading zeros kept (MCC `0742` is real).
+fn parse_digits(text: &str) -> Result<String, String> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(text.to_owned())
+    } else {
+        Err("expected digits".into())
+    }
+}
+
+/// `client`.
+#[derive(Debug, Args)]
+pub(crate) struct ClientArgs {
+    /// Which request to send.
+    #[command(subcommand)]
+    pub(crate) command: ClientCommand,
+}
+
+/// `client …`: one SNAP request each.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClientCommand {
+    /// Take a B2B access token (service 73).
+    Token(ClientOptions),
+    /// Generate a QR (service 47): static without --amount, dynamic with it.
+    Generate {
+        /// Connection and credentials.
+        #[command(flatten)]
+        options: ClientOptions,
+        /// The merchant.
+        #[arg(long, value_name = "ID")]
+        merchant_id: String,
+        /// The amount, e.g. 9000.00 (sent as typed); absent: a static QR.
+        #[arg(long, value_name = "AMOUNT")]
+        amount: Option<String>,
+        /// The partner's reference [default: a fresh one]
+        #[arg(long, value_name = "REF")]
+        partner_reference_no: Option<String>,
+    },
+    /// List a merchant's QRs of one day (service 90).
+    List {
+        /// Connection and credentials.
+        #[command(flatten)]
+        options: ClientOptions,
+        /// The merchant.
+        #[arg(long, value_name = "ID")]
+        merchant_id: String,
+        /// The day, yyyy-MM-dd or an ISO-8601 date-time [default: today in Jakarta]
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+    },
+}
+
+/// Where the server is and who the partner is.
+#[derive(Debug, Args)]
+pub(crate) struct ClientOptions {
+    /// The server, with any path prefix: http://HOST:PORT[/PREFIX]
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    pub(crate) base_url: String,
+    /// The partner's client id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: String,
+    /// The partner's private key (PKCS#8 or PKCS#1 PEM); needed for tokens and rsa mode.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) private_key: Option<PathBuf>,
+    /// The client secret (hmac mode).
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "SNAPQRIS_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub(crate) client_secret: Option<String>,
+    /// How transactions are signed.
+    #[arg(long, value_name = "MODE", default_value = "hmac")]
+    pub(crate) signature: SignatureArg,
+    /// Use this access token instead of taking one first.
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) token: Option<String>,
+    /// Also print each request, its string-to-sign and body hash (on stderr).
+    #[arg(long)]
+    pub(crate) explain: bool,
+}

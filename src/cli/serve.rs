@@ -1,0 +1,87 @@
+//! `serve`: bind, announce the address, serve until SIGTERM or SIGINT.
+
+use crate::cli::args::{GlobalArgs, LogFormat, ServeArgs};
+use crate::cli::settings::Settings;
+use anyhow::Context;
+use snapqris_server::{AppState, SystemClock};
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tracing_subscriber::EnvFilter;
+
+/// Runs `serve` (or prints its settings with `--print-config`).
+pub(crate) async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let settings = Settings::resolve(global, args)?;
+    if args.print_config {
+        print!("{}", settings.to_masked_toml()?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    init_logging(settings.log_format)?;
+    let config = settings.server_config()?;
+    let store = snapqris_store::connect(&settings.database_url, &settings.store_options())
+        .await
+        .context("cannot open the database")?;
+    let state = AppState::new(config, store, Arc::new(SystemClock))
+        .await
+        .context("cannot prepare the server state")?;
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let address = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    // Scripts wait for this exact line (CONTRACT §3), so it goes out whole and at once.
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on http://{address}")
+        .and_then(|()| stdout.flush())
+        .context("cannot write to stdout")?;
+    drop(stdout);
+    tracing::info!(%address, "serving");
+    snapqris_server::serve(listener, state, shutdown_signal())
+        .await
+        .context("the server failed")?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Logs go to stderr, one line per event; `RUST_LOG` overrides the default `info` filter.
+fn init_logging(format: LogFormat) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    installed.map_err(|err| anyhow::anyhow!("cannot set up logging: {err}"))
+}
+
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT: shutting down"),
+        () = terminate => tracing::info!("SIGTERM: shutting down"),
+    }
+}
