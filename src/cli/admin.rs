@@ -5,6 +5,7 @@ use crate::cli::args::{
     PartnerAdd, PartnerCommand, SignatureArg,
 };
 use crate::cli::settings;
+use crate::cli::show::say;
 use anyhow::{Context, anyhow};
 use snapqris_protocol::{
     ClientId, Mcc, MerchantCity, MerchantId, MerchantName, PostalCode, RsaPublicKey,
@@ -41,12 +42,12 @@ async fn partner(store: &dyn Store, command: PartnerCommand) -> anyhow::Result<(
         PartnerCommand::Disable { client_id } => {
             let result = store.set_partner_enabled(&client_id, false, now).await;
             known_partner(result, &client_id)?;
-            println!("partner {client_id} disabled");
+            say!("partner {client_id} disabled")?;
         }
         PartnerCommand::Enable { client_id } => {
             let result = store.set_partner_enabled(&client_id, true, now).await;
             known_partner(result, &client_id)?;
-            println!("partner {client_id} enabled");
+            say!("partner {client_id} enabled")?;
         }
         PartnerCommand::SetKey {
             client_id,
@@ -57,7 +58,7 @@ async fn partner(store: &dyn Store, command: PartnerCommand) -> anyhow::Result<(
                 store.set_partner_key(&client_id, &pem, now).await,
                 &client_id,
             )?;
-            println!("partner {client_id}: public key replaced");
+            say!("partner {client_id}: public key replaced")?;
         }
         PartnerCommand::RotateSecret {
             client_id,
@@ -66,9 +67,9 @@ async fn partner(store: &dyn Store, command: PartnerCommand) -> anyhow::Result<(
             let (secret, generated) = secret_or_fresh(client_secret)?;
             let result = store.set_partner_secret(&client_id, &secret, now).await;
             known_partner(result, &client_id)?;
-            println!("partner {client_id}: client secret replaced");
+            say!("partner {client_id}: client secret replaced")?;
             if generated {
-                println!("client-secret: {secret}");
+                say!("client-secret: {secret}")?;
             }
         }
     }
@@ -107,9 +108,9 @@ async fn add_partner(
         }
         other => other.context("cannot add the partner"),
     }?;
-    println!("partner {} added", add.client_id);
+    say!("partner {} added", add.client_id)?;
     if generated {
-        println!("client-secret: {client_secret}");
+        say!("client-secret: {client_secret}")?;
     }
     Ok(())
 }
@@ -146,12 +147,12 @@ async fn merchant(store: &dyn Store, command: MerchantCommand) -> anyhow::Result
                 .set_merchant_blacklist(&merchant_id, Some(reason.as_deref()), now)
                 .await;
             known_merchant(result, &merchant_id)?;
-            println!("merchant {merchant_id} blacklisted");
+            say!("merchant {merchant_id} blacklisted")?;
         }
         MerchantCommand::Unblacklist { merchant_id } => {
             let result = store.set_merchant_blacklist(&merchant_id, None, now).await;
             known_merchant(result, &merchant_id)?;
-            println!("merchant {merchant_id} no longer blacklisted");
+            say!("merchant {merchant_id} no longer blacklisted")?;
         }
     }
     Ok(())
@@ -221,7 +222,7 @@ async fn add_merchant(
         }
         other => other.context("cannot add the merchant"),
     }?;
-    println!("merchant {} added (NMID {nmid})", add.merchant_id);
+    say!("merchant {} added (NMID {nmid})", add.merchant_id)?;
     Ok(())
 }
 

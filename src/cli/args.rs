@@ -21,7 +21,13 @@ pub(crate) struct Cli {
 #[derive(Debug, Args)]
 pub(crate) struct GlobalArgs {
     /// Database URL: sqlite://FILE or postgres://USER:PASSWORD@HOST/DB [default: sqlite://snapqris.db]
-    #[arg(long, global = true, env = "SNAPQRIS_DATABASE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "SNAPQRIS_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub(crate) database: Option<String>,
     /// TOML file of settings (snake_case keys); flags and SNAPQRIS_* variables override it.
     #[arg(long, global = true, env = "SNAPQRIS_CONFIG", value_name = "FILE")]

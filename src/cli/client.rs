@@ -3,6 +3,7 @@
 
 use crate::cli::args::{ClientArgs, ClientCommand, ClientOptions, SignatureArg};
 use crate::cli::show;
+use crate::cli::show::say;
 use anyhow::{Context, anyhow, bail};
 use serde_json::json;
 use snapqris_client::{PreparedRequest, Response, SnapClient, fresh_external_id};
@@ -133,7 +134,7 @@ async fn transaction(
             match token {
                 Some(token) => Some(token),
                 None => {
-                    println!("{}", show::body(&response));
+                    say!("{}", show::body(&response))?;
                     bail!("no token: the server answered HTTP {}", response.status);
                 }
             }
@@ -162,7 +163,7 @@ async fn transaction(
 
 /// Prints the answer; a non-2xx is a failure (exit 1, one line on stderr).
 fn finish(response: &Response) -> anyhow::Result<ExitCode> {
-    println!("{}", show::body(response));
+    say!("{}", show::body(response))?;
     if (200..300).contains(&response.status) {
         Ok(ExitCode::SUCCESS)
     } else {

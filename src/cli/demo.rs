@@ -2,6 +2,7 @@
 
 use crate::cli::admin::fresh_secret;
 use crate::cli::show;
+use crate::cli::show::say;
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use snapqris_client::{PartnerSession, PreparedRequest, Response, TransactionAuth};
@@ -42,7 +43,7 @@ pub(crate) async fn run() -> anyhow::Result<ExitCode> {
     let base_url = format!("http://{address}");
     heading(&format!(
         "1. The server listens on {base_url} (store: {url})"
-    ));
+    ))?;
 
     let key = RsaPrivateKey::generate().context("cannot generate an RSA key")?;
     let secret = fresh_secret()?;
@@ -76,10 +77,10 @@ pub(crate) async fn run() -> anyhow::Result<ExitCode> {
         )
         .await
         .context("cannot register the demo merchant")?;
-    heading("2. An operator registers a partner (fresh RSA-2048 key pair, hmac) and a merchant");
-    println!("partner {CLIENT_ID}: signature hmac, services 47,51,90,93");
-    println!("client-secret: {secret}");
-    println!("merchant {MERCHANT_ID}: Warung Demo, Jakarta, MCC 5812, criteria UMI");
+    heading("2. An operator registers a partner (fresh RSA-2048 key pair, hmac) and a merchant")?;
+    say!("partner {CLIENT_ID}: signature hmac, services 47,51,90,93")?;
+    say!("client-secret: {secret}")?;
+    say!("merchant {MERCHANT_ID}: Warung Demo, Jakarta, MCC 5812, criteria UMI")?;
 
     let mut session = PartnerSession::new(
         &base_url,
@@ -89,11 +90,11 @@ pub(crate) async fn run() -> anyhow::Result<ExitCode> {
             client_secret: secret,
         },
     )?;
-    heading("3. The partner takes a B2B access token (service 73)");
+    heading("3. The partner takes a B2B access token (service 73)")?;
     let (request, response) = session.take_token().await?;
     exchange(&request, &response)?;
 
-    heading("4. A static QR (service 47, no amount)");
+    heading("4. A static QR (service 47, no amount)")?;
     let static_qr = call(
         &session,
         paths::GENERATE_QR,
@@ -104,7 +105,7 @@ pub(crate) async fn run() -> anyhow::Result<ExitCode> {
         heading(&format!(
             "{}. A dynamic QR of IDR {amount} (service 47)",
             4 + n
-        ));
+        ))?;
         call(
             &session,
             paths::GENERATE_QR,
@@ -118,7 +119,7 @@ pub(crate) async fn run() -> anyhow::Result<ExitCode> {
         .await?;
     }
     let today = JakartaDate::of_instant(OffsetDateTime::now_utc());
-    heading(&format!("7. Today's QRs of {MERCHANT_ID} (service 90)"));
+    heading(&format!("7. Today's QRs of {MERCHANT_ID} (service 90)"))?;
     call(
         &session,
         paths::GENERATE_LIST,
@@ -126,13 +127,13 @@ pub(crate) async fn run() -> anyhow::Result<ExitCode> {
     )
     .await?;
 
-    heading("8. The static QR, as a payer's app would scan it");
+    heading("8. The static QR, as a payer's app would scan it")?;
     let content = static_qr
         .get("qrContent")
         .and_then(Value::as_str)
         .context("the static QR answer carries no qrContent")?;
-    println!("{content}");
-    println!("{}", snapqris_qrimage::render_terminal(content)?);
+    say!("{content}")?;
+    say!("{}", snapqris_qrimage::render_terminal(content)?)?;
 
     let _ = stop.send(());
     server
@@ -162,6 +163,7 @@ fn exchange(request: &PreparedRequest, response: &Response) -> anyhow::Result<()
     Ok(())
 }
 
-fn heading(text: &str) {
-    println!("\n== {text}\n");
+/// A step's title.
+fn heading(text: &str) -> std::io::Result<()> {
+    say!("\n== {text}\n")
 }

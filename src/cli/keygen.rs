@@ -1,6 +1,7 @@
 //! `keygen`: a fresh RSA-2048 key pair for a partner.
 
 use crate::cli::args::KeygenArgs;
+use crate::cli::show::say;
 use anyhow::Context;
 use snapqris_protocol::RsaPrivateKey;
 use std::fs::OpenOptions;
@@ -27,11 +28,11 @@ pub(crate) fn run(args: &KeygenArgs) -> anyhow::Result<ExitCode> {
         key.public_key().to_spki_pem().as_bytes(),
         false,
     )?;
-    println!(
+    say!(
         "wrote {} and {}",
         private_path.display(),
         public_path.display()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

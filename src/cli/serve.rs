@@ -13,7 +13,8 @@ use tracing_subscriber::EnvFilter;
 pub(crate) async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::resolve(global, args)?;
     if args.print_config {
-        print!("{}", settings.to_masked_toml()?);
+        let toml = settings.to_masked_toml()?;
+        std::io::stdout().write_all(toml.as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
     init_logging(settings.log_format)?;

@@ -35,3 +35,13 @@ pub(crate) fn body(response: &Response) -> String {
         .and_then(|json| serde_json::to_string_pretty(&json).ok())
         .unwrap_or_else(|| response.text())
 }
+
+/// `println!` that returns an error when stdout is closed (`snapqris demo | head`) instead of
+/// panicking; `main` turns a broken pipe into a quiet exit.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)
+    }};
+}
+pub(crate) use say;
