@@ -406,12 +406,14 @@ async fn an_rsa_partner_may_omit_the_token(backend: Backend) {
     assert_code(&app.send(&request).await, "4049001");
 }
 
-
 async fn a_partner_over_its_rate_limit_gets_4299000_before_any_claim(backend: Backend) {
-    let app = spawn_app_on(backend, snapqris_server::ServerConfig {
-        rate_limit: 2,
-        ..Default::default()
-    })
+    let app = spawn_app_on(
+        backend,
+        snapqris_server::ServerConfig {
+            rate_limit: 2,
+            ..Default::default()
+        },
+    )
     .await;
     let body = list_body("2026-11-25", MERCHANT).to_string();
     let mut limited = None;

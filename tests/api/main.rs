@@ -2,7 +2,7 @@
 //! requests. One binary (ripgrep's `tests/tests.rs` idea); a module per concern.
 //!
 //! Every test runs against SQLite; when `SNAPQRIS_TEST_DATABASE_URL` names a PostgreSQL
-//! server, `support::Backend::all()` adds a fresh PostgreSQL database per test as well.
+//! server, `on_each_backend!` runs each test on a fresh PostgreSQL database as well.
 
 /// Helpers: spawning the app, registering partners and merchants, signing requests.
 mod support;
@@ -15,6 +15,9 @@ mod generate;
 
 /// Service 90: the seed, every row of CONTRACT §4.3's code table.
 mod generate_list;
+
+/// Services 51 and 93: query and expire.
+mod query_expire;
 
 /// Refusals that must never crash, answer 5xx, or change stored data.
 mod bad_input;

@@ -144,7 +144,10 @@ pub(crate) async fn spawn_app(backend: Backend) -> TestApp {
 pub(crate) async fn spawn_app_on(backend: Backend, config: ServerConfig) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let (url, postgres_database) = match &backend {
-        Backend::Sqlite => (format!("sqlite://{}", dir.path().join("test.db").display()), None),
+        Backend::Sqlite => (
+            format!("sqlite://{}", dir.path().join("test.db").display()),
+            None,
+        ),
         Backend::Postgres(server_url) => {
             let (url, name) = fresh_postgres_database(server_url).await;
             (url, Some((server_url.clone(), name)))

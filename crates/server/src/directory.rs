@@ -24,8 +24,11 @@ pub(crate) struct PartnerEntry {
     pub(crate) public_key: RsaPublicKey,
 }
 
+/// When an entry was fetched, and what was found (`None`: no such record).
+type Entry<T> = (Instant, Option<Arc<T>>);
+
 struct TtlCache<T> {
-    entries: RwLock<HashMap<String, (Instant, Option<Arc<T>>)>>,
+    entries: RwLock<HashMap<String, Entry<T>>>,
 }
 
 impl<T> TtlCache<T> {

@@ -1,4 +1,5 @@
-//! The snapqris HTTP API: SNAP BI B2B token (73), QRIS generate (47) and generate list (90).
+//! The snapqris HTTP API: SNAP BI B2B token (73), QRIS generate (47), generate list (90),
+//! query (51) and expire by bill number (93).
 //!
 //! [`app`] builds the axum [`Router`] from an [`AppState`] (configuration, store, clock);
 //! [`serve`] runs it on a listener until a shutdown signal. Handlers are thin: the SNAP
@@ -49,6 +50,10 @@ pub mod paths {
     pub const GENERATE_QR: &str = "/v1.0/qr/qr-mpm-generate";
     /// Service 90.
     pub const GENERATE_LIST: &str = "/v1.0/qr/qr-generate-list";
+    /// Service 51.
+    pub const QUERY: &str = "/v1.0/qr/qr-mpm-query";
+    /// Service 93.
+    pub const EXPIRE_BILL_NUMBER: &str = "/v1.0/qr/qr-mpm-expire-billnumber";
 }
 
 /// The whole HTTP API as a router.
@@ -68,6 +73,14 @@ pub fn app(state: AppState) -> Router {
         .route(
             &format!("{prefix}{}", paths::GENERATE_LIST),
             post(services::generate_list::generate_list),
+        )
+        .route(
+            &format!("{prefix}{}", paths::QUERY),
+            post(services::query::query_qr),
+        )
+        .route(
+            &format!("{prefix}{}", paths::EXPIRE_BILL_NUMBER),
+            post(services::expire::expire_bill),
         )
         .route("/health", get(operations::health))
         .fallback(operations::not_found)

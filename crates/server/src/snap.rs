@@ -236,12 +236,11 @@ where
     match outcome {
         Ok(response) => response,
         Err(error) => {
-            if error.is_server_error() {
-                if let Some(key) = claimed.take() {
-                    if let Err(e) = state.inner.store.release_external_id(&key).await {
-                        tracing::error!(error = ?e, "could not release X-EXTERNAL-ID claim");
-                    }
-                }
+            if error.is_server_error()
+                && let Some(key) = claimed.take()
+                && let Err(e) = state.inner.store.release_external_id(&key).await
+            {
+                tracing::error!(error = ?e, "could not release X-EXTERNAL-ID claim");
             }
             error.into_response_for(service)
         }

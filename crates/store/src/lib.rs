@@ -28,8 +28,8 @@ mod store;
 
 pub use crate::error::{Constraint, Entity, StoreError};
 pub use crate::model::{
-    Blacklisting, Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, QrCode,
-    QrKind, QrSummary, SignatureMode,
+    Blacklisting, Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr,
+    Partner, PaymentRefusal, QrCode, QrKind, QrSummary, SignatureMode,
 };
 pub use crate::store::{Backend, QrStream, Store};
 

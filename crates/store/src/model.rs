@@ -240,3 +240,29 @@ pub struct ExternalIdKey {
     /// The id.
     pub external_id: ExternalId,
 }
+
+/// The outcome of expiring a QR by bill number (service 93).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpireOutcome {
+    /// The QR now expires at the given moment.
+    Expired,
+    /// The merchant has no QR with that id.
+    NotFound,
+    /// The QR is static, paid, or already expired.
+    InvalidStatus,
+}
+
+/// Why a payment could not be recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentRefusal {
+    /// No QR has that id.
+    NotFound,
+    /// A dynamic QR is paid once only.
+    AlreadyPaid,
+    /// The dynamic QR expired (by time or by service 93).
+    Expired,
+    /// A static QR needs the amount the payer typed.
+    AmountRequired,
+    /// A dynamic QR is paid its own amount, no other.
+    AmountMismatch,
+}

@@ -6,8 +6,8 @@
 
 use crate::ids::QrIdGenerator;
 use crate::model::{
-    Blacklisting, Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, QrCode,
-    QrKind, QrSummary, SignatureMode,
+    Blacklisting, Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr,
+    Partner, PaymentRefusal, QrCode, QrKind, QrSummary, SignatureMode,
 };
 use crate::store::{Backend, QrStream, Store};
 use crate::{Constraint, Entity, StoreError};
@@ -529,5 +529,93 @@ impl Store for SqlStore {
             partner_reference_no.to_owned(),
         )
         .await
+    }
+
+    async fn qr(&self, id_qr: i64) -> Result<Option<QrCode>, StoreError> {
+        let row = sqlx::query("SELECT * FROM qr_codes WHERE id_qr = $1")
+            .bind(id_qr)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(qr_from_row).transpose()
+    }
+
+    async fn expire_qr(
+        &self,
+        merchant_id: &str,
+        id_qr: i64,
+        now: OffsetDateTime,
+    ) -> Result<ExpireOutcome, StoreError> {
+        // The conditions live in the UPDATE, so two racing expiries cannot both succeed.
+        let done = sqlx::query(
+            "UPDATE qr_codes SET expires_at = $1, cancelled_at = $1 \
+             WHERE merchant_id = $2 AND id_qr = $3 AND kind = 'dynamic' AND payment_count = 0 \
+             AND cancelled_at IS NULL AND expires_at > $1",
+        )
+        .bind(to_ms(now))
+        .bind(merchant_id.to_owned())
+        .bind(id_qr)
+        .execute(&self.writer)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(ExpireOutcome::Expired);
+        }
+        Ok(match self.qr_by_id(merchant_id, id_qr).await? {
+            Some(_) => ExpireOutcome::InvalidStatus,
+            None => ExpireOutcome::NotFound,
+        })
+    }
+
+    async fn record_payment(
+        &self,
+        id_qr: i64,
+        amount_sen: Option<i64>,
+        now: OffsetDateTime,
+    ) -> Result<Result<QrCode, PaymentRefusal>, StoreError> {
+        let Some(qr) = self.qr(id_qr).await? else {
+            return Ok(Err(PaymentRefusal::NotFound));
+        };
+        let done = match qr.kind {
+            QrKind::Dynamic => {
+                if amount_sen.is_some_and(|amount| Some(amount) != qr.amount_sen) {
+                    return Ok(Err(PaymentRefusal::AmountMismatch));
+                }
+                sqlx::query(
+                    "UPDATE qr_codes SET paid_at = $1, paid_amount_sen = amount_sen, \
+                     payment_count = payment_count + 1 \
+                     WHERE id_qr = $2 AND payment_count = 0 AND cancelled_at IS NULL \
+                     AND expires_at > $1",
+                )
+                .bind(to_ms(now))
+                .bind(id_qr)
+                .execute(&self.writer)
+                .await?
+            }
+            QrKind::Static => {
+                let Some(amount) = amount_sen else {
+                    return Ok(Err(PaymentRefusal::AmountRequired));
+                };
+                sqlx::query(
+                    "UPDATE qr_codes SET paid_at = $1, paid_amount_sen = $2, \
+                     payment_count = payment_count + 1 WHERE id_qr = $3",
+                )
+                .bind(to_ms(now))
+                .bind(amount)
+                .bind(id_qr)
+                .execute(&self.writer)
+                .await?
+            }
+        };
+        let after = self
+            .qr(id_qr)
+            .await?
+            .ok_or(StoreError::NotFound(Entity::Qr))?;
+        if done.rows_affected() == 1 {
+            return Ok(Ok(after));
+        }
+        Ok(Err(if after.payment_count > 0 {
+            PaymentRefusal::AlreadyPaid
+        } else {
+            PaymentRefusal::Expired
+        }))
     }
 }

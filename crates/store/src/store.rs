@@ -2,7 +2,8 @@
 
 use crate::StoreError;
 use crate::model::{
-    Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, QrCode, QrSummary,
+    Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner,
+    PaymentRefusal, QrCode, QrSummary,
 };
 use futures_util::stream::BoxStream;
 use snapqris_protocol::JakartaDate;
@@ -130,4 +131,26 @@ pub trait Store: Send + Sync + 'static {
         merchant_id: &str,
         partner_reference_no: &str,
     ) -> Result<Option<QrCode>, StoreError>;
+
+    /// The QR with this id, whoever owns it (operator commands).
+    async fn qr(&self, id_qr: i64) -> Result<Option<QrCode>, StoreError>;
+
+    /// Expires the merchant's unpaid, unexpired dynamic QR now (service 93); race-free: of two
+    /// concurrent calls one expires it and the other finds it expired.
+    async fn expire_qr(
+        &self,
+        merchant_id: &str,
+        id_qr: i64,
+        now: OffsetDateTime,
+    ) -> Result<ExpireOutcome, StoreError>;
+
+    /// Records a payment (sandbox simulation): a dynamic QR once, before it expires, for its own
+    /// amount (`amount_sen` may be `None` or equal); a static QR any number of times, for the
+    /// amount given. Returns the QR as it is afterwards.
+    async fn record_payment(
+        &self,
+        id_qr: i64,
+        amount_sen: Option<i64>,
+        now: OffsetDateTime,
+    ) -> Result<Result<QrCode, PaymentRefusal>, StoreError>;
 }

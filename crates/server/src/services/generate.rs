@@ -11,6 +11,8 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::Request;
 use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value};
 use snapqris_protocol::{
     Amount, MerchantId, PartnerReferenceNo, ServiceCode, TerminalId, XTimestamp,
@@ -35,6 +37,22 @@ struct GenerateRequest {
     amount: Option<Amount>,
     terminal_id: Option<TerminalId>,
     validity_period: Option<OffsetDateTime>,
+    /// `additionalInfo.qrImage`: also answer the code as a Base64 PNG.
+    qr_image: bool,
+}
+
+/// Pixels per QR module of `qrImage`: a 57-module code becomes a 520-pixel image.
+const QR_IMAGE_SCALE: u32 = 8;
+
+fn parse_qr_image_flag(object: &Map<String, Value>) -> Result<bool, ApiError> {
+    let Some(Value::Object(info)) = object.get("additionalInfo") else {
+        return Ok(false);
+    };
+    match info.get("qrImage") {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(flag)) => Ok(*flag),
+        Some(_) => Err(ApiError::InvalidField("additionalInfo.qrImage".into())),
+    }
 }
 
 fn parse_amount(object: &Map<String, Value>) -> Result<Option<Amount>, ApiError> {
@@ -84,6 +102,7 @@ fn parse_body(body: &[u8], now: OffsetDateTime) -> Result<GenerateRequest, ApiEr
         amount,
         terminal_id,
         validity_period,
+        qr_image: parse_qr_image_flag(&object)?,
     })
 }
 
@@ -119,10 +138,10 @@ async fn generate(
     require_service(&caller, SERVICE)?;
     let merchant = owned_merchant(&state, &caller, body.merchant_id.as_str()).await?;
     let config = &state.inner.config;
-    if let Some(amount) = body.amount {
-        if amount.sen() <= 0 || amount.sen() > config.max_amount_sen {
-            return Err(ApiError::InvalidAmount);
-        }
+    if let Some(amount) = body.amount
+        && (amount.sen() <= 0 || amount.sen() > config.max_amount_sen)
+    {
+        return Err(ApiError::InvalidAmount);
     }
 
     let id_qr = state.inner.store.next_qr_id(now);
@@ -147,6 +166,12 @@ async fn generate(
         terminal,
     )
     .map_err(|e| ApiError::Internal(format!("building the payload: {e}")))?;
+    // Drawn before storing, so a drawing failure leaves nothing behind.
+    let qr_image = body
+        .qr_image
+        .then(|| snapqris_qrimage::render_png(&qr_content, QR_IMAGE_SCALE))
+        .transpose()
+        .map_err(|e| ApiError::Internal(format!("drawing the QR image: {e}")))?;
 
     let stored = state
         .inner
@@ -188,6 +213,9 @@ async fn generate(
     fields.insert("merchantName".into(), merchant.name.clone().into());
     fields.insert("terminalId".into(), terminal.into());
     fields.insert("additionalInfo".into(), Value::Object(info));
+    if let Some(png) = qr_image {
+        fields.insert("qrImage".into(), STANDARD.encode(png).into());
+    }
     Ok(success(SERVICE, fields))
 }
 

@@ -1,8 +1,10 @@
 //! One module per SNAP service, plus what they share.
 
+pub(crate) mod expire;
 pub(crate) mod generate;
 pub(crate) mod generate_list;
 pub(crate) mod operations;
+pub(crate) mod query;
 pub(crate) mod token;
 
 use crate::error::ApiError;
@@ -29,4 +31,13 @@ pub(crate) async fn owned_merchant(
         return Err(ApiError::MerchantBlacklisted);
     }
     Ok(merchant)
+}
+
+/// An `id_qr` as the partner wrote it: 1 to 19 decimal digits that fit the id range.
+pub(crate) fn parse_id_qr(text: &str, field: &str) -> Result<i64, ApiError> {
+    if text.is_empty() || text.len() > 19 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::InvalidField(field.to_owned()));
+    }
+    text.parse()
+        .map_err(|_| ApiError::InvalidField(field.to_owned()))
 }

@@ -1,0 +1,68 @@
+//! Service 93: Expire a dynamic QR by its bill number (CONTRACT §4.4).
+
+use crate::error::ApiError;
+use crate::reply::success;
+use crate::services::{owned_merchant, parse_id_qr};
+use crate::snap::{
+    Caller, SnapRequest, json_object, require_service, required_str, run_transaction,
+};
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::Request;
+use axum::response::Response;
+use serde_json::{Map, Value};
+use snapqris_protocol::{MerchantId, ServiceCode, format_rfc3339_jakarta};
+use snapqris_store::ExpireOutcome;
+
+const SERVICE: ServiceCode = ServiceCode::ExpireBillNumber;
+const MERCHANT_FIELD: &str = "additionalInfo.merchantId";
+
+/// `POST /v1.0/qr/qr-mpm-expire-billnumber`.
+pub(crate) async fn expire_bill(State(state): State<AppState>, request: Request<Body>) -> Response {
+    run_transaction(state, SERVICE, request, expire).await
+}
+
+fn parse_body(body: &[u8]) -> Result<(i64, MerchantId), ApiError> {
+    let object = json_object(body)?;
+    let id_qr = parse_id_qr(
+        required_str(&object, "billnumber", "billnumber")?,
+        "billnumber",
+    )?;
+    let info = match object.get("additionalInfo") {
+        None | Some(Value::Null) => return Err(ApiError::MissingField(MERCHANT_FIELD.into())),
+        Some(Value::Object(info)) => info,
+        Some(_) => return Err(ApiError::InvalidField("additionalInfo".into())),
+    };
+    let merchant_id = MerchantId::parse(required_str(info, "merchantId", MERCHANT_FIELD)?)
+        .map_err(|e| e.with_field(MERCHANT_FIELD))?;
+    Ok((id_qr, merchant_id))
+}
+
+async fn expire(
+    state: AppState,
+    request: SnapRequest,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    let (id_qr, merchant_id) = parse_body(&request.body)?;
+    require_service(&caller, SERVICE)?;
+    owned_merchant(&state, &caller, merchant_id.as_str()).await?;
+    let now = request.received_at;
+    match state
+        .inner
+        .store
+        .expire_qr(merchant_id.as_str(), id_qr, now)
+        .await?
+    {
+        ExpireOutcome::Expired => {}
+        ExpireOutcome::NotFound => return Err(ApiError::TransactionNotFound),
+        ExpireOutcome::InvalidStatus => return Err(ApiError::InvalidTransactionStatus),
+    }
+    let mut info = Map::new();
+    info.insert("merchantId".into(), merchant_id.as_str().into());
+    let mut fields = Map::new();
+    fields.insert("billnumber".into(), id_qr.to_string().into());
+    fields.insert("expiredTime".into(), format_rfc3339_jakarta(now).into());
+    fields.insert("additionalInfo".into(), Value::Object(info));
+    Ok(success(SERVICE, fields))
+}
