@@ -19,6 +19,9 @@ mod generate_list;
 /// Services 51 and 93: query and expire.
 mod query_expire;
 
+/// Health, metrics, OpenAPI and the docs page.
+mod operations;
+
 /// Refusals that must never crash, answer 5xx, or change stored data.
 mod bad_input;
 

@@ -24,6 +24,8 @@ mod clock;
 mod config;
 mod directory;
 mod error;
+mod metrics;
+mod openapi;
 mod rate_limit;
 mod reply;
 mod services;
@@ -56,9 +58,33 @@ pub mod paths {
     pub const EXPIRE_BILL_NUMBER: &str = "/v1.0/qr/qr-mpm-expire-billnumber";
 }
 
+/// The `service` label of a request path, for logs and metrics.
+pub(crate) fn service_label(path: &str) -> &'static str {
+    const SERVICES: [(&str, &str); 5] = [
+        (paths::ACCESS_TOKEN, "73"),
+        (paths::GENERATE_QR, "47"),
+        (paths::GENERATE_LIST, "90"),
+        (paths::QUERY, "51"),
+        (paths::EXPIRE_BILL_NUMBER, "93"),
+    ];
+    SERVICES
+        .iter()
+        .find(|(suffix, _)| path.ends_with(suffix))
+        .map(|(_, label)| *label)
+        .unwrap_or(match path {
+            "/health" => "health",
+            "/metrics" => "metrics",
+            _ if path == "/openapi.json" || path.starts_with("/docs") => "docs",
+            _ => "other",
+        })
+}
+
 /// The whole HTTP API as a router.
 pub fn app(state: AppState) -> Router {
     let prefix = state.config().path_prefix.trim_end_matches('/').to_owned();
+    metrics::prometheus();
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs")
+        .external_url_unchecked("/openapi.json", openapi::document(&prefix));
     // Routes carry the prefix themselves (no `nest`), so handlers see, and signatures cover,
     // the path exactly as the client sent it.
     Router::new()
@@ -83,6 +109,8 @@ pub fn app(state: AppState) -> Router {
             post(services::expire::expire_bill),
         )
         .route("/health", get(operations::health))
+        .route("/metrics", get(metrics::render))
+        .merge(docs)
         .fallback(operations::not_found)
         .method_not_allowed_fallback(operations::method_not_allowed)
         .layer(axum::middleware::from_fn(telemetry::log_request))

@@ -201,8 +201,14 @@ async fn authenticate(
         .claim_external_id(&key, request.received_at)
         .await?
     {
-        Claim::Claimed => *claimed = Some(key),
-        Claim::AlreadyUsed => return Err(ApiError::ExternalIdReused),
+        Claim::Claimed => {
+            crate::metrics::record_claim("claimed");
+            *claimed = Some(key);
+        }
+        Claim::AlreadyUsed => {
+            crate::metrics::record_claim("reused");
+            return Err(ApiError::ExternalIdReused);
+        }
     }
     Ok(Caller { partner })
 }
@@ -238,9 +244,11 @@ where
         Err(error) => {
             if error.is_server_error()
                 && let Some(key) = claimed.take()
-                && let Err(e) = state.inner.store.release_external_id(&key).await
             {
-                tracing::error!(error = ?e, "could not release X-EXTERNAL-ID claim");
+                match state.inner.store.release_external_id(&key).await {
+                    Ok(()) => crate::metrics::record_claim("released"),
+                    Err(e) => tracing::error!(error = ?e, "could not release X-EXTERNAL-ID claim"),
+                }
             }
             error.into_response_for(service)
         }

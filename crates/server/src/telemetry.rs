@@ -31,6 +31,16 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
         .get::<ResponseCodeTag>()
         .map(|tag| tag.0.as_str())
         .unwrap_or("");
+    let latency = started.elapsed();
+    crate::metrics::record_request(
+        crate::service_label(&path),
+        if response_code.is_empty() {
+            response.status().as_u16().to_string()
+        } else {
+            response_code.to_owned()
+        },
+        latency.as_secs_f64(),
+    );
     tracing::info!(
         target: "snapqris::request",
         request_id,
@@ -40,7 +50,7 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
         external_id = ?external_id.as_deref().unwrap_or(""),
         status = response.status().as_u16(),
         response_code,
-        latency_us = started.elapsed().as_micros() as u64,
+        latency_us = latency.as_micros() as u64,
         "request"
     );
     response

@@ -31,7 +31,7 @@ pub use crate::model::{
     Blacklisting, Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr,
     Partner, PaymentRefusal, QrCode, QrKind, QrSummary, SignatureMode,
 };
-pub use crate::store::{Backend, QrStream, Store};
+pub use crate::store::{Backend, PoolUsage, QrStream, Store};
 
 use std::sync::Arc;
 

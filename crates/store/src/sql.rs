@@ -9,7 +9,7 @@ use crate::model::{
     Blacklisting, Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr,
     Partner, PaymentRefusal, QrCode, QrKind, QrSummary, SignatureMode,
 };
-use crate::store::{Backend, QrStream, Store};
+use crate::store::{Backend, PoolUsage, QrStream, Store};
 use crate::{Constraint, Entity, StoreError};
 use futures_util::TryStreamExt;
 use snapqris_protocol::{JakartaDate, ServiceCode};
@@ -204,6 +204,19 @@ impl SqlStore {
 impl Store for SqlStore {
     fn backend(&self) -> Backend {
         self.backend
+    }
+
+    fn pool_usage(&self) -> Vec<PoolUsage> {
+        let usage = |name, pool: &AnyPool| PoolUsage {
+            name,
+            open: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        };
+        match self.backend {
+            Backend::Sqlite => vec![usage("writer", &self.writer), usage("reader", &self.reader)],
+            Backend::Postgres => vec![usage("shared", &self.writer)],
+        }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

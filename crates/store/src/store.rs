@@ -21,6 +21,19 @@ pub enum Backend {
     Postgres,
 }
 
+/// The state of one connection pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// `writer` or `reader` (`shared` when one pool does both).
+    pub name: &'static str,
+    /// Connections open now.
+    pub open: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The most the pool may open.
+    pub max: u32,
+}
+
 /// Everything snapqris persists. Every method that returns `Ok` after a write has committed it:
 /// a crash of the process afterwards loses nothing (CONTRACT §2).
 ///
@@ -31,6 +44,9 @@ pub enum Backend {
 pub trait Store: Send + Sync + 'static {
     /// The database behind this store.
     fn backend(&self) -> Backend;
+
+    /// How full the connection pools are, for metrics.
+    fn pool_usage(&self) -> Vec<PoolUsage>;
 
     /// Answers `Ok` when the database answers a trivial query.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -1,0 +1,41 @@
+use crate::support::*;
+
+async fn health_metrics_and_docs_answer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.generate_static("ref-1").await;
+    assert_code(
+        &app.post_generate_list("2026-11-25", MERCHANT).await,
+        "2009000",
+    );
+    let client = app.session.client();
+
+    let health = client.get("/health").await.unwrap();
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json().unwrap()["status"], "ok");
+
+    let metrics = client.get("/metrics").await.unwrap().text();
+    assert!(
+        metrics.contains(r#"snapqris_requests_total{service="90",response_code="2009000"}"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("snapqris_request_duration_seconds_bucket"));
+    assert!(metrics.contains(r#"snapqris_external_id_claims_total{outcome="claimed"}"#));
+    assert!(metrics.contains("snapqris_store_pool_connections"));
+
+    let openapi = client.get("/openapi.json").await.unwrap().json().unwrap();
+    assert_eq!(openapi["openapi"], "3.1.0");
+    for path in [
+        TOKEN,
+        GENERATE,
+        LIST,
+        "/v1.0/qr/qr-mpm-query",
+        "/v1.0/qr/qr-mpm-expire-billnumber",
+    ] {
+        assert!(openapi["paths"][path]["post"].is_object(), "{path}");
+    }
+    let docs = client.get("/docs/").await.unwrap();
+    assert_eq!(docs.status, 200);
+    assert!(docs.text().to_lowercase().contains("swagger"));
+}
+
+crate::on_each_backend!(health_metrics_and_docs_answer);
