@@ -38,4 +38,46 @@ async fn health_metrics_and_docs_answer(backend: Backend) {
     assert!(docs.text().to_lowercase().contains("swagger"));
 }
 
-crate::on_each_backend!(health_metrics_and_docs_answer);
+async fn old_claims_are_purged_in_batches_and_recent_ones_kept(backend: Backend) {
+    use snapqris_protocol::{ClientId, ExternalId, JakartaDate};
+    use snapqris_store::{Claim, ExternalIdKey};
+    let app = spawn_app(backend).await;
+    let key = |day: JakartaDate, n: usize| ExternalIdKey {
+        client_id: ClientId::parse(PARTNER).unwrap(),
+        day,
+        external_id: ExternalId::parse(&format!("old-{n}")).unwrap(),
+    };
+    let today = JakartaDate::of_instant(START);
+    let old = JakartaDate::from_date(today.date() - time::Duration::days(3));
+    let kept = JakartaDate::from_date(today.date() - time::Duration::days(2));
+    for n in 0..1500 {
+        app.store
+            .claim_external_id(&key(old, n), START)
+            .await
+            .unwrap();
+    }
+    app.store
+        .claim_external_id(&key(kept, 0), START)
+        .await
+        .unwrap();
+    assert_eq!(app.store.purge_external_ids(kept).await.unwrap(), 1500);
+    assert_eq!(
+        app.store
+            .claim_external_id(&key(kept, 0), START)
+            .await
+            .unwrap(),
+        Claim::AlreadyUsed
+    );
+    assert_eq!(
+        app.store
+            .claim_external_id(&key(old, 0), START)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+}
+
+crate::on_each_backend!(
+    health_metrics_and_docs_answer,
+    old_claims_are_purged_in_batches_and_recent_ones_kept,
+);

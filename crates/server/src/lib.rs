@@ -28,6 +28,7 @@ mod metrics;
 mod openapi;
 mod rate_limit;
 mod reply;
+mod retention;
 mod services;
 mod snap;
 mod state;
@@ -118,12 +119,16 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves [`app`] on `listener` until `shutdown` completes; in-flight requests finish first.
+/// Also runs the background retention of claimed `X-EXTERNAL-ID`s while serving.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    let retention = tokio::spawn(retention::run(state.clone()));
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    retention.abort();
+    served
 }

@@ -446,11 +446,26 @@ impl Store for SqlStore {
     }
 
     async fn purge_external_ids(&self, before: JakartaDate) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM external_ids WHERE jakarta_date < $1")
+        // In batches: one huge DELETE would hold SQLite's single writer (and a PostgreSQL lock)
+        // long enough to stall requests that claim ids meanwhile.
+        const BATCH: i64 = 1000;
+        let mut total = 0;
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM external_ids WHERE (client_id, jakarta_date, external_id) IN \
+                 (SELECT client_id, jakarta_date, external_id FROM external_ids \
+                  WHERE jakarta_date < $1 LIMIT $2)",
+            )
             .bind(before.to_string())
+            .bind(BATCH)
             .execute(&self.writer)
             .await?;
-        Ok(done.rows_affected())
+            total += done.rows_affected();
+            if done.rows_affected() < BATCH as u64 {
+                return Ok(total);
+            }
+            tokio::task::yield_now().await;
+        }
     }
 
     async fn insert_qr(&self, qr: &NewQr) -> Result<(), StoreError> {
