@@ -1,6 +1,6 @@
 use crate::support::*;
 use futures_util::StreamExt;
-use serde_json::Value;
+use serde_json::{Value, json};
 use snapqris_protocol::JakartaDate;
 
 /// What a client can see of the store: partners, merchants and the day's QRs.
@@ -55,13 +55,140 @@ fn bodies() -> Vec<Vec<u8>> {
     bodies
 }
 
-async fn malformed_bodies_never_answer_5xx_nor_change_the_store(backend: Backend) {
+const QUERY: &str = "/v1.0/qr/qr-mpm-query";
+const EXPIRE: &str = "/v1.0/qr/qr-mpm-expire-billnumber";
+
+/// A valid body per path, to truncate and to break field by field.
+fn valid_body(path: &str) -> Value {
+    match path {
+        TOKEN => json!({"grantType": "client_credentials"}),
+        GENERATE => json!({"partnerReferenceNo": "NEW-1", "merchantId": MERCHANT,
+            "amount": {"value": "9000.00", "currency": "IDR"}, "terminalId": "T1",
+            "validityPeriod": "2026-11-25T16:00:00+07:00"}),
+        LIST => list_body("2026-11-25", MERCHANT),
+        QUERY => json!({"originalReferenceNo": "1", "serviceCode": "47", "merchantId": MERCHANT}),
+        _ => json!({"billnumber": "1", "additionalInfo": {"merchantId": MERCHANT}}),
+    }
+}
+
+/// Every body this path must refuse: generic garbage, each truncation of a valid body, and the
+/// valid body with one field replaced by a wrong type, a wrong length or a hostile string.
+fn bad_bodies(path: &str) -> Vec<Vec<u8>> {
+    let mut bodies = bodies();
+    let valid = valid_body(path).to_string();
+    for cut in (1..valid.len()).step_by(valid.len().div_ceil(12)) {
+        bodies.push(valid.as_bytes()[..cut].to_vec());
+    }
+    let wrong_values = [
+        json!(12345),
+        json!(null),
+        json!(true),
+        json!([]),
+        json!({}),
+        json!(""),
+        json!("x".repeat(300)),
+        json!("' OR '1'='1"),
+        json!("<script>alert(1)</script>"),
+        json!("\u{0}"),
+    ];
+    let is_date = |key: &str| key == "dateGenerate" || key == "validityPeriod";
+    let is_optional =
+        |key: &str| path == GENERATE && matches!(key, "amount" | "terminalId" | "validityPeriod");
+    let Value::Object(fields) = valid_body(path) else {
+        unreachable!()
+    };
+    for key in fields.keys() {
+        let impossible_date = json!("2024-02-30");
+        let extra = is_date(key).then_some(&impossible_date);
+        for value in wrong_values.iter().chain(extra) {
+            let mut body = fields.clone();
+            if is_optional(key) && (value.is_null() || value == "") {
+                continue; // an optional field left out: a valid request
+            }
+            body.insert(key.clone(), value.clone());
+            bodies.push(Value::Object(body).to_string().into_bytes());
+        }
+        let mut without = fields.clone();
+        without.remove(key);
+        let optional =
+            path == GENERATE && matches!(key.as_str(), "amount" | "terminalId" | "validityPeriod");
+        if !optional {
+            bodies.push(Value::Object(without).to_string().into_bytes());
+        }
+    }
+    if path == GENERATE {
+        for value in [
+            "0.00",
+            "-5.00",
+            "99999999999999999.00",
+            "1e3",
+            "9,000.00",
+            "9000.1",
+        ] {
+            let mut body = fields.clone();
+            body.insert("amount".into(), json!({"value": value, "currency": "IDR"}));
+            bodies.push(Value::Object(body).to_string().into_bytes());
+        }
+    }
+    bodies
+}
+
+/// Header damage that must be refused before anything is stored.
+fn header_damage() -> Vec<(&'static str, Option<String>)> {
+    let mut damage: Vec<(&'static str, Option<String>)> = vec![];
+    for name in [
+        "X-TIMESTAMP",
+        "X-PARTNER-ID",
+        "X-EXTERNAL-ID",
+        "X-SIGNATURE",
+        "Authorization",
+    ] {
+        damage.push((name, None));
+        damage.push((name, Some(String::new())));
+        damage.push((name, Some("é".into())));
+        damage.push((name, Some("x".repeat(300))));
+    }
+    damage.extend([
+        ("X-TIMESTAMP", Some("2026-11-25 15:00:00+07:00".into())),
+        ("X-TIMESTAMP", Some("2026-11-25T15:00:00+0700".into())),
+        ("X-TIMESTAMP", Some("2026-02-30T15:00:00+07:00".into())),
+        ("X-TIMESTAMP", Some("2020-01-01T00:00:00Z".into())),
+        ("X-PARTNER-ID", Some("partner a".into())),
+        ("X-PARTNER-ID", Some("p".repeat(37))),
+        ("X-PARTNER-ID", Some("nobody".into())),
+        ("X-EXTERNAL-ID", Some("e".repeat(37))),
+        ("X-EXTERNAL-ID", Some("has/slash".into())),
+        ("X-SIGNATURE", Some("not base64!".into())),
+        ("X-SIGNATURE", Some("AAAA".into())),
+        ("Authorization", Some("Basic dXNlcjpwYXNz".into())),
+        ("Authorization", Some("Bearer forged.token".into())),
+        ("CHANNEL-ID", Some("c".repeat(65))),
+        ("X-CHANNEL-ID", Some("é".into())),
+    ]);
+    damage
+}
+
+fn assert_documented(path: &str, response: &snapqris_client::Response) {
+    let json: Value = response
+        .json()
+        .unwrap_or_else(|| panic!("{path}: not JSON: {}", response.text()));
+    let code = json["responseCode"].as_str().unwrap();
+    assert!(response.status < 500, "{path} {code}");
+    assert_eq!(response.status.to_string(), code[..3], "{path}");
+    assert_eq!(
+        json.as_object().unwrap().len(),
+        2,
+        "{path}: errors carry only code and message: {json}"
+    );
+}
+
+async fn malformed_requests_never_answer_5xx_nor_change_the_store(backend: Backend) {
     let app = spawn_app(backend).await;
     app.generate_static("ref-1").await;
     let before = snapshot(&app).await;
     let mut tried = 0;
-    for path in [TOKEN, GENERATE, LIST] {
-        for body in bodies() {
+    for path in [TOKEN, GENERATE, LIST, QUERY, EXPIRE] {
+        for body in bad_bodies(path) {
             let request = if path == TOKEN {
                 let mut request = app.token_request();
                 request.body = body;
@@ -69,18 +196,37 @@ async fn malformed_bodies_never_answer_5xx_nor_change_the_store(backend: Backend
             } else {
                 app.request_raw(path, &body)
             };
-            let response = app.send(&request).await;
+            assert_documented(path, &app.send(&request).await);
             tried += 1;
-            let json: Value = response
-                .json()
-                .unwrap_or_else(|| panic!("not JSON: {}", response.text()));
-            let code = json["responseCode"].as_str().unwrap();
-            assert!(response.status < 500, "{path} {code}");
-            assert_eq!(response.status.to_string(), code[..3]);
+        }
+        if path == TOKEN {
+            continue;
+        }
+        let body = valid_body(path).to_string();
+        for (name, value) in header_damage() {
+            let mut request = app.request_raw(path, body.as_bytes());
+            match &value {
+                None => request.remove_header(name),
+                Some(value) => request.set_header(name, value),
+            }
+            assert_documented(path, &app.send(&request).await);
+            let mut twice = app.request_raw(path, body.as_bytes());
+            let current = twice.header(name).map(str::to_owned);
+            if let Some(current) = current {
+                twice.headers.push((name.to_owned(), current));
+                assert_documented(path, &app.send(&twice).await);
+                tried += 1;
+            }
+            tried += 1;
         }
     }
-    assert!(tried >= 75);
+    eprintln!("{tried} malformed requests tried");
+    assert!(tried >= 300, "{tried}");
     assert_eq!(snapshot(&app).await, before);
+    assert_eq!(
+        app.session.client().get("/health").await.unwrap().status,
+        200
+    );
 }
 
 async fn unknown_paths_and_methods_get_snap_json(backend: Backend) {
@@ -105,7 +251,7 @@ async fn an_oversized_body_is_a_snap_bad_request(backend: Backend) {
 }
 
 crate::on_each_backend!(
-    malformed_bodies_never_answer_5xx_nor_change_the_store,
+    malformed_requests_never_answer_5xx_nor_change_the_store,
     unknown_paths_and_methods_get_snap_json,
     an_oversized_body_is_a_snap_bad_request,
 );
