@@ -22,6 +22,9 @@ mod query_expire;
 /// Health, metrics, OpenAPI and the docs page.
 mod operations;
 
+/// Real clients' habits: body-hash variants, timestamp forms, header spellings, prefixes.
+mod interop;
+
 /// Refusals that must never crash, answer 5xx, or change stored data.
 mod bad_input;
 
