@@ -39,6 +39,8 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     /// Serve the API.
     Serve(ServeArgs),
+    /// Load-test a server with signed requests (all signed before the clock starts).
+    Bench(crate::cli::bench::BenchArgs),
     /// Run the whole story on a throw-away store and print every request and response.
     Demo,
     /// Write a fresh RSA-2048 key pair: DIR/private.pem (PKCS#8) and DIR/public.pem (SPKI).

@@ -2,6 +2,7 @@
 
 mod admin;
 mod args;
+mod bench;
 mod client;
 mod demo;
 mod keygen;
@@ -24,6 +25,7 @@ pub(crate) fn run() -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         match cli.command {
             Command::Serve(serve) => serve::run(&cli.global, &serve).await,
+            Command::Bench(bench) => bench::run(bench).await,
             Command::Demo => demo::run().await,
             Command::Keygen(keygen) => keygen::run(&keygen),
             Command::Admin(admin) => admin::run(&cli.global, admin).await,

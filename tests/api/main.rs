@@ -30,3 +30,6 @@ mod bad_input;
 
 /// The `snapqris` binary: admin commands, settings, serve, demo and client.
 mod cli;
+
+/// `snapqris bench`: signed load against a `serve` process.
+mod bench;
