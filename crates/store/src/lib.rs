@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod group_commit;
 mod ids;
 mod migrate;
 mod model;
@@ -80,15 +81,18 @@ pub fn backend_of(url: &str) -> Result<Backend, StoreError> {
 pub async fn connect(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
     sqlx::any::install_default_drivers();
     let backend = backend_of(url)?;
-    let (writer, reader) = match backend {
-        Backend::Sqlite => sqlite::connect(url, options).await?,
+    let (writer, reader, committer) = match backend {
+        Backend::Sqlite => {
+            let sqlite = sqlite::connect(url, options).await?;
+            (sqlite.writer, sqlite.reader, Some(sqlite.committer))
+        }
         Backend::Postgres => {
             let pool = postgres::connect(url, options).await?;
-            (pool.clone(), pool)
+            (pool.clone(), pool, None)
         }
     };
     migrate::run(&writer, backend).await?;
-    let store =
-        sql::SqlStore::open(backend, writer, reader, time::OffsetDateTime::now_utc()).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let store = sql::SqlStore::open(backend, writer, reader, committer, now).await?;
     Ok(Arc::new(store))
 }

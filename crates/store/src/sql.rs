@@ -4,6 +4,7 @@
 //! through sqlx's `Any` driver; what differs per backend (connection set-up, locking of
 //! migrations) lives in `sqlite.rs` and `postgres.rs`.
 
+use crate::group_commit::{Arg, GroupCommitter, bind_all};
 use crate::ids::QrIdGenerator;
 use crate::model::{
     Blacklisting, Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr,
@@ -27,6 +28,9 @@ pub(crate) struct SqlStore {
     writer: AnyPool,
     /// Connections that only read; the same pool as `writer` on PostgreSQL.
     reader: AnyPool,
+    /// SQLite's batched writer for the hot writes (claims, QR inserts); `None` on PostgreSQL,
+    /// which takes concurrent writers and groups commits itself.
+    committer: Option<GroupCommitter>,
     ids: QrIdGenerator,
 }
 
@@ -154,6 +158,7 @@ impl SqlStore {
         backend: Backend,
         writer: AnyPool,
         reader: AnyPool,
+        committer: Option<GroupCommitter>,
         now: OffsetDateTime,
     ) -> Result<Self, StoreError> {
         let node: i64 =
@@ -165,8 +170,20 @@ impl SqlStore {
             backend,
             writer,
             reader,
+            committer,
             ids: QrIdGenerator::new(node),
         })
+    }
+
+    /// Runs a hot-path write: through the group committer on SQLite, on the pool otherwise.
+    async fn write(&self, sql: &'static str, args: Vec<Arg>) -> Result<u64, sqlx::Error> {
+        match &self.committer {
+            Some(committer) => committer.execute(sql, args).await,
+            None => bind_all(sql, args)
+                .execute(&self.writer)
+                .await
+                .map(|done| done.rows_affected()),
+        }
     }
 
     async fn update_partner(
@@ -416,17 +433,19 @@ impl Store for SqlStore {
         now: OffsetDateTime,
     ) -> Result<Claim, StoreError> {
         // zero-to-production's idempotency claim: the primary key decides, not a prior read.
-        let done = sqlx::query(
-            "INSERT INTO external_ids (client_id, jakarta_date, external_id, claimed_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        )
-        .bind(key.client_id.as_str().to_owned())
-        .bind(key.day.to_string())
-        .bind(key.external_id.as_str().to_owned())
-        .bind(to_ms(now))
-        .execute(&self.writer)
-        .await?;
-        Ok(if done.rows_affected() == 1 {
+        let inserted = self
+            .write(
+                "INSERT INTO external_ids (client_id, jakarta_date, external_id, claimed_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                vec![
+                    Arg::Text(key.client_id.as_str().to_owned()),
+                    Arg::Text(key.day.to_string()),
+                    Arg::Text(key.external_id.as_str().to_owned()),
+                    Arg::Int(to_ms(now)),
+                ],
+            )
+            .await?;
+        Ok(if inserted == 1 {
             Claim::Claimed
         } else {
             Claim::AlreadyUsed
@@ -469,24 +488,26 @@ impl Store for SqlStore {
     }
 
     async fn insert_qr(&self, qr: &NewQr) -> Result<(), StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO qr_codes (id_qr, merchant_id, client_id, partner_reference_no, kind, \
-             amount_sen, terminal_id, generated_at, jakarta_date, expires_at, qr_content) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(qr.id_qr)
-        .bind(qr.merchant_id.as_str().to_owned())
-        .bind(qr.client_id.as_str().to_owned())
-        .bind(qr.partner_reference_no.clone())
-        .bind(qr.kind.as_str())
-        .bind(qr.amount_sen)
-        .bind(qr.terminal_id.clone())
-        .bind(to_ms(qr.generated_at))
-        .bind(JakartaDate::of_instant(qr.generated_at).to_string())
-        .bind(qr.expires_at.map(to_ms))
-        .bind(qr.qr_content.clone())
-        .execute(&self.writer)
-        .await;
+        let result = self
+            .write(
+                "INSERT INTO qr_codes (id_qr, merchant_id, client_id, partner_reference_no, \
+                 kind, amount_sen, terminal_id, generated_at, jakarta_date, expires_at, \
+                 qr_content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                vec![
+                    Arg::Int(qr.id_qr),
+                    Arg::Text(qr.merchant_id.as_str().to_owned()),
+                    Arg::Text(qr.client_id.as_str().to_owned()),
+                    Arg::Text(qr.partner_reference_no.clone()),
+                    Arg::Text(qr.kind.as_str().to_owned()),
+                    Arg::OptInt(qr.amount_sen),
+                    Arg::OptText(qr.terminal_id.clone()),
+                    Arg::Int(to_ms(qr.generated_at)),
+                    Arg::Text(JakartaDate::of_instant(qr.generated_at).to_string()),
+                    Arg::OptInt(qr.expires_at.map(to_ms)),
+                    Arg::Text(qr.qr_content.clone()),
+                ],
+            )
+            .await;
         match result {
             Ok(_) => Ok(()),
             Err(sqlx::Error::Database(db))

@@ -1,8 +1,9 @@
 //! SQLite connection set-up: WAL, durability level, one writer, several readers.
 
+use crate::group_commit::GroupCommitter;
 use crate::{Durability, StoreError, StoreOptions};
-use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyConnection, AnyPool, Connection};
 use std::time::Duration;
 
 // WAL with synchronous=NORMAL: a committed transaction is in the WAL file (the OS holds it), so
@@ -26,11 +27,15 @@ fn with_create_mode(url: &str) -> String {
     }
 }
 
-fn pool_options(max_connections: u32, durability: Durability) -> AnyPoolOptions {
-    let pragmas = match durability {
+fn pragmas(durability: Durability) -> &'static str {
+    match durability {
         Durability::Process => PRAGMAS_PROCESS,
         Durability::Power => PRAGMAS_POWER,
-    };
+    }
+}
+
+fn pool_options(max_connections: u32, durability: Durability) -> AnyPoolOptions {
+    let pragmas = pragmas(durability);
     AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(30))
@@ -42,17 +47,36 @@ fn pool_options(max_connections: u32, durability: Durability) -> AnyPoolOptions 
         })
 }
 
-/// Opens the writer pool (one connection) and the reader pool.
+/// The pools and the group committer of one SQLite store.
+pub(crate) struct SqliteConnections {
+    /// One connection, for the rare writes (operator commands, expiry, payments).
+    pub(crate) writer: AnyPool,
+    /// Read-only work.
+    pub(crate) reader: AnyPool,
+    /// The hot writes (claims, QR inserts), batched.
+    pub(crate) committer: GroupCommitter,
+}
+
+/// Opens the writer pool (one connection), the reader pool and the group committer's
+/// connection.
 pub(crate) async fn connect(
     url: &str,
     options: &StoreOptions,
-) -> Result<(AnyPool, AnyPool), StoreError> {
+) -> Result<SqliteConnections, StoreError> {
     let url = with_create_mode(url);
     let writer = pool_options(1, options.durability).connect(&url).await?;
     let reader = pool_options(READERS, options.durability)
         .connect(&url)
         .await?;
-    Ok((writer, reader))
+    let mut connection = AnyConnection::connect(&url).await?;
+    sqlx::raw_sql(pragmas(options.durability))
+        .execute(&mut connection)
+        .await?;
+    Ok(SqliteConnections {
+        writer,
+        reader,
+        committer: GroupCommitter::start(connection),
+    })
 }
 
 #[cfg(test)]
