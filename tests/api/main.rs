@@ -33,3 +33,6 @@ mod cli;
 
 /// `snapqris bench`: signed load against a `serve` process.
 mod bench;
+
+/// Races: one X-EXTERNAL-ID, one partnerReferenceNo or many generates sent at once.
+mod concurrency;

@@ -1,0 +1,491 @@
+//! The `Store` contract, checked once per backend (ripgrep's `rgtest!` idea): every test runs
+//! as `name::sqlite` on a temporary file and as `name::postgres` on a fresh database of the
+//! server named by `SNAPQRIS_TEST_DATABASE_URL` (skipped, with a line saying so, when unset).
+
+use futures_util::TryStreamExt;
+use snapqris_protocol::{ClientId, ExternalId, JakartaDate, MerchantId, ServiceCode};
+use snapqris_store::{
+    Claim, Constraint, Entity, ExternalIdKey, NewMerchant, NewPartner, NewQr, QrKind, QrSummary,
+    SignatureMode, Store, StoreError, StoreOptions,
+};
+use std::collections::HashSet;
+use std::sync::Arc;
+use time::macros::{date, datetime};
+use time::{Date, OffsetDateTime};
+
+const NOW: OffsetDateTime = datetime!(2026-11-25 08:00 UTC);
+
+/// Where a test's database lives.
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+/// Runs `async fn $name(backend: Backend)` as `$name::sqlite` and `$name::postgres`, on a
+/// runtime with two worker threads so that racing futures really run at the same time.
+macro_rules! on_each_backend {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(super::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match std::env::var("SNAPQRIS_TEST_DATABASE_URL") {
+                    Ok(url) if !url.is_empty() => super::$name(super::Backend::Postgres(url)).await,
+                    _ => eprintln!(
+                        "skipped: SNAPQRIS_TEST_DATABASE_URL is not set, no PostgreSQL run"
+                    ),
+                }
+            }
+        }
+    )*};
+}
+
+/// An empty database for one test: a file in a temporary directory, or a PostgreSQL database
+/// created for the test and dropped afterwards.
+struct TestDatabase {
+    url: String,
+    /// The PostgreSQL server URL and the database name to drop.
+    postgres: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDatabase {
+    async fn new(backend: &Backend) -> TestDatabase {
+        let dir = tempfile::tempdir().unwrap();
+        match backend {
+            Backend::Sqlite => TestDatabase {
+                url: format!("sqlite://{}", dir.path().join("store.db").display()),
+                postgres: None,
+                _dir: dir,
+            },
+            Backend::Postgres(server_url) => {
+                use sqlx::Connection;
+                let name = format!("snapqris_store_test_{}", unique_suffix());
+                let mut admin = sqlx::PgConnection::connect(server_url)
+                    .await
+                    .expect("connect to PostgreSQL");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create a test database");
+                let (base, _) = server_url.rsplit_once('/').expect("a URL with a path");
+                TestDatabase {
+                    url: format!("{base}/{name}"),
+                    postgres: Some((server_url.clone(), name)),
+                    _dir: dir,
+                }
+            }
+        }
+    }
+
+    async fn store(&self) -> Arc<dyn Store> {
+        snapqris_store::connect(&self.url, &StoreOptions::default())
+            .await
+            .unwrap()
+    }
+
+    /// How many migration files the backend of this database has.
+    fn migration_count(&self) -> usize {
+        let folder = if self.postgres.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(folder);
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|entry| {
+                entry
+                    .as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|ext| ext == "sql")
+            })
+            .count()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((server_url, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime, so the clean-up gets a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                use sqlx::Connection;
+                let mut admin = sqlx::PgConnection::connect(&server_url).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut admin)
+                .await
+                .map(drop)
+            })
+        });
+        if let Ok(Err(e)) = dropped.join() {
+            eprintln!("could not drop test database: {e}");
+        }
+    }
+}
+
+/// A lower-case suffix unique among concurrently running tests.
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{}_{nanos}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn new_partner(client_id: &str) -> NewPartner {
+    NewPartner {
+        client_id: ClientId::parse(client_id).unwrap(),
+        public_key_pem: "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n".into(),
+        client_secret: format!("secret-of-{client_id}"),
+        signature_mode: SignatureMode::Hmac,
+        services: ServiceCode::ALL.to_vec(),
+    }
+}
+
+fn new_merchant(merchant_id: &str, client_id: &str) -> NewMerchant {
+    NewMerchant {
+        merchant_id: MerchantId::parse(merchant_id).unwrap(),
+        client_id: ClientId::parse(client_id).unwrap(),
+        name: "Warung Test".into(),
+        city: "Jakarta".into(),
+        mcc: "5999".into(),
+        postal_code: "10110".into(),
+        nmid: "ID1234567890123".into(),
+        criteria: "UMI".into(),
+    }
+}
+
+/// A store with partner `P1` owning merchants `M1` and `M2`.
+async fn store_with_merchants(database: &TestDatabase) -> Arc<dyn Store> {
+    let store = database.store().await;
+    store.add_partner(&new_partner("P1"), NOW).await.unwrap();
+    for merchant_id in ["M1", "M2"] {
+        store
+            .add_merchant(&new_merchant(merchant_id, "P1"), NOW)
+            .await
+            .unwrap();
+    }
+    store
+}
+
+fn claim_key(client_id: &str, day: Date, external_id: &str) -> ExternalIdKey {
+    ExternalIdKey {
+        client_id: ClientId::parse(client_id).unwrap(),
+        day: JakartaDate::from_date(day),
+        external_id: ExternalId::parse(external_id).unwrap(),
+    }
+}
+
+fn qr(id_qr: i64, merchant_id: &str, generated_at: OffsetDateTime) -> NewQr {
+    NewQr {
+        id_qr,
+        merchant_id: MerchantId::parse(merchant_id).unwrap(),
+        client_id: ClientId::parse("P1").unwrap(),
+        partner_reference_no: format!("ref-{id_qr}"),
+        kind: QrKind::Static,
+        amount_sen: None,
+        terminal_id: None,
+        generated_at,
+        expires_at: None,
+        qr_content: format!("payload-{id_qr}"),
+    }
+}
+
+async fn list(store: &dyn Store, merchant_id: &str, day: Date) -> Vec<QrSummary> {
+    store
+        .list_day(merchant_id, JakartaDate::from_date(day))
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+async fn a_duplicate_client_id_or_merchant_id_is_a_conflict(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    let store = store_with_merchants(&database).await;
+
+    let partner = store.add_partner(&new_partner("P1"), NOW).await;
+    let merchant = store.add_merchant(&new_merchant("M1", "P1"), NOW).await;
+
+    assert!(
+        matches!(partner, Err(StoreError::Conflict(Constraint::ClientId))),
+        "{partner:?}"
+    );
+    assert!(
+        matches!(merchant, Err(StoreError::Conflict(Constraint::MerchantId))),
+        "{merchant:?}"
+    );
+    // A merchant id is unique across the deployment, not per partner.
+    store.add_partner(&new_partner("P2"), NOW).await.unwrap();
+    let other_owner = store.add_merchant(&new_merchant("M1", "P2"), NOW).await;
+    assert!(
+        matches!(
+            other_owner,
+            Err(StoreError::Conflict(Constraint::MerchantId))
+        ),
+        "{other_owner:?}"
+    );
+    assert_eq!(store.merchant("M1").await.unwrap().unwrap().client_id, "P1");
+}
+
+async fn a_merchant_of_an_unknown_partner_is_partner_not_found(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    let store = database.store().await;
+
+    let result = store.add_merchant(&new_merchant("M1", "nobody"), NOW).await;
+
+    assert!(
+        matches!(result, Err(StoreError::NotFound(Entity::Partner))),
+        "{result:?}"
+    );
+    assert!(store.merchant("M1").await.unwrap().is_none());
+}
+
+async fn a_duplicate_partner_reference_is_a_conflict_and_an_unknown_merchant_not_found(
+    backend: Backend,
+) {
+    let database = TestDatabase::new(&backend).await;
+    let store = store_with_merchants(&database).await;
+    store.insert_qr(&qr(1, "M1", NOW)).await.unwrap();
+
+    let again = store
+        .insert_qr(&NewQr {
+            id_qr: 2,
+            ..qr(1, "M1", NOW)
+        })
+        .await;
+    let unknown = store.insert_qr(&qr(3, "M9", NOW)).await;
+    // The same reference at another merchant is a different QR.
+    store
+        .insert_qr(&NewQr {
+            id_qr: 4,
+            ..qr(1, "M2", NOW)
+        })
+        .await
+        .unwrap();
+
+    assert!(
+        matches!(
+            again,
+            Err(StoreError::Conflict(Constraint::PartnerReferenceNo))
+        ),
+        "{again:?}"
+    );
+    assert!(
+        matches!(unknown, Err(StoreError::NotFound(Entity::Merchant))),
+        "{unknown:?}"
+    );
+    assert!(store.qr(2).await.unwrap().is_none());
+    assert_eq!(store.qr(4).await.unwrap().unwrap().merchant_id, "M2");
+}
+
+async fn an_external_id_claimed_twice_is_already_used_until_released(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    let store = database.store().await;
+    let key = claim_key("P1", date!(2026 - 11 - 25), "EXT-1");
+
+    let first = store.claim_external_id(&key, NOW).await.unwrap();
+    let second = store.claim_external_id(&key, NOW).await.unwrap();
+    store.release_external_id(&key).await.unwrap();
+    let after_release = store.claim_external_id(&key, NOW).await.unwrap();
+    let after_reclaim = store.claim_external_id(&key, NOW).await.unwrap();
+
+    assert_eq!(first, Claim::Claimed);
+    assert_eq!(second, Claim::AlreadyUsed);
+    assert_eq!(after_release, Claim::Claimed);
+    assert_eq!(after_reclaim, Claim::AlreadyUsed);
+    // The key is partner, day and id together.
+    for other in [
+        claim_key("P2", date!(2026 - 11 - 25), "EXT-1"),
+        claim_key("P1", date!(2026 - 11 - 26), "EXT-1"),
+        claim_key("P1", date!(2026 - 11 - 25), "EXT-2"),
+    ] {
+        assert_eq!(
+            store.claim_external_id(&other, NOW).await.unwrap(),
+            Claim::Claimed,
+            "{other:?}"
+        );
+    }
+}
+
+async fn purging_external_ids_removes_only_the_days_before(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    let store = database.store().await;
+    let days = [
+        date!(2026 - 11 - 23),
+        date!(2026 - 11 - 24),
+        date!(2026 - 11 - 25),
+        date!(2026 - 11 - 26),
+    ];
+    for day in days {
+        let claimed = store
+            .claim_external_id(&claim_key("P1", day, "EXT-1"), NOW)
+            .await
+            .unwrap();
+        assert_eq!(claimed, Claim::Claimed);
+    }
+
+    let purged = store
+        .purge_external_ids(JakartaDate::from_date(date!(2026 - 11 - 25)))
+        .await
+        .unwrap();
+
+    assert_eq!(purged, 2);
+    let expected = [
+        Claim::Claimed,
+        Claim::Claimed,
+        Claim::AlreadyUsed,
+        Claim::AlreadyUsed,
+    ];
+    for (day, expected) in days.into_iter().zip(expected) {
+        let again = store
+            .claim_external_id(&claim_key("P1", day, "EXT-1"), NOW)
+            .await
+            .unwrap();
+        assert_eq!(again, expected, "{day}");
+    }
+}
+
+async fn a_day_is_listed_newest_first_ties_by_higher_id_and_nothing_else(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    let store = store_with_merchants(&database).await;
+    // Jakarta is UTC+7: the 25th runs from 24th 17:00 UTC to 25th 16:59:59.999 UTC.
+    let rows = [
+        (30, "M1", datetime!(2026-11-25 08:00 UTC)),
+        (10, "M1", datetime!(2026-11-25 08:00 UTC)),
+        (20, "M1", datetime!(2026-11-25 08:05 UTC)),
+        (40, "M1", datetime!(2026-11-25 16:59:59.999 UTC)),
+        (50, "M1", datetime!(2026-11-25 17:00 UTC)),
+        (60, "M2", datetime!(2026-11-25 09:00 UTC)),
+        (70, "M1", datetime!(2026-11-24 17:00 UTC)),
+        (80, "M1", datetime!(2026-11-24 16:59:59.999 UTC)),
+    ];
+    for (id_qr, merchant_id, generated_at) in rows {
+        store
+            .insert_qr(&qr(id_qr, merchant_id, generated_at))
+            .await
+            .unwrap();
+    }
+    store
+        .insert_qr(&NewQr {
+            kind: QrKind::Dynamic,
+            amount_sen: Some(900_000),
+            expires_at: Some(datetime!(2026-11-25 08:31 UTC)),
+            ..qr(90, "M1", datetime!(2026-11-25 08:01 UTC))
+        })
+        .await
+        .unwrap();
+
+    let day = list(&*store, "M1", date!(2026 - 11 - 25)).await;
+
+    let ids: Vec<i64> = day.iter().map(|item| item.id_qr).collect();
+    assert_eq!(ids, [40, 20, 90, 30, 10, 70]);
+    assert_eq!(
+        day[2],
+        QrSummary {
+            id_qr: 90,
+            kind: QrKind::Dynamic,
+            generated_at: datetime!(2026-11-25 08:01 UTC),
+            expires_at: Some(datetime!(2026-11-25 08:31 UTC)),
+            amount_sen: Some(900_000),
+        }
+    );
+    assert_eq!(day[0].generated_at, datetime!(2026-11-25 16:59:59.999 UTC));
+    let ids_of = |items: Vec<QrSummary>| items.iter().map(|i| i.id_qr).collect::<Vec<_>>();
+    assert_eq!(
+        ids_of(list(&*store, "M1", date!(2026 - 11 - 26)).await),
+        [50]
+    );
+    assert_eq!(
+        ids_of(list(&*store, "M1", date!(2026 - 11 - 24)).await),
+        [80]
+    );
+    assert_eq!(
+        ids_of(list(&*store, "M2", date!(2026 - 11 - 25)).await),
+        [60]
+    );
+    assert!(list(&*store, "M1", date!(2026 - 11 - 27)).await.is_empty());
+}
+
+async fn two_stores_connecting_at_once_to_an_empty_database_apply_each_migration_once(
+    backend: Backend,
+) {
+    let database = TestDatabase::new(&backend).await;
+    let options = StoreOptions::default();
+
+    let (a, b) = tokio::join!(
+        snapqris_store::connect(&database.url, &options),
+        snapqris_store::connect(&database.url, &options),
+    );
+
+    let (a, b) = (a.unwrap(), b.unwrap());
+    a.ping().await.unwrap();
+    b.add_partner(&new_partner("P1"), NOW).await.unwrap();
+    assert_eq!(a.partners().await.unwrap().len(), 1);
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&database.url).await.unwrap();
+    let (rows, versions): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rows, versions, "a migration recorded twice");
+    assert_eq!(rows as usize, database.migration_count());
+    pool.close().await;
+}
+
+async fn ids_from_two_stores_on_one_database_never_collide(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    let a = database.store().await;
+    let b = database.store().await;
+
+    // The same instant for both: only the node part can tell their ids apart.
+    let mut from_a = Vec::new();
+    let mut from_b = Vec::new();
+    for _ in 0..1000 {
+        from_a.push(a.next_qr_id(NOW));
+        from_b.push(b.next_qr_id(NOW));
+    }
+
+    for ids in [&from_a, &from_b] {
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase");
+        assert!(ids.iter().all(|id| *id > 0 && id.to_string().len() <= 20));
+    }
+    let a_set: HashSet<i64> = from_a.into_iter().collect();
+    let shared = from_b.iter().filter(|id| a_set.contains(id)).count();
+    assert_eq!(shared, 0, "ids handed out by both stores");
+}
+
+on_each_backend!(
+    a_duplicate_client_id_or_merchant_id_is_a_conflict,
+    a_merchant_of_an_unknown_partner_is_partner_not_found,
+    a_duplicate_partner_reference_is_a_conflict_and_an_unknown_merchant_not_found,
+    an_external_id_claimed_twice_is_already_used_until_released,
+    purging_external_ids_removes_only_the_days_before,
+    a_day_is_listed_newest_first_ties_by_higher_id_and_nothing_else,
+    two_stores_connecting_at_once_to_an_empty_database_apply_each_migration_once,
+    ids_from_two_stores_on_one_database_never_collide,
+);
