@@ -1,9 +1,11 @@
-//! `admin partner …` and `admin merchant …`: the operator's registry.
+//! `admin partner …` and `admin merchant …`: the operator's registry (`admin qr …` is in
+//! `payment.rs`).
 
 use crate::cli::args::{
     AdminArgs, AdminCommand, CriteriaArg, GRANTABLE, GlobalArgs, MerchantAdd, MerchantCommand,
     PartnerAdd, PartnerCommand, SignatureArg,
 };
+use crate::cli::payment;
 use crate::cli::settings;
 use crate::cli::show::say;
 use anyhow::{Context, anyhow};
@@ -30,6 +32,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: AdminArgs) -> anyhow::Result<
     match args.command {
         AdminCommand::Partner(command) => partner(store, command).await?,
         AdminCommand::Merchant(command) => merchant(store, command).await?,
+        AdminCommand::Qr(command) => payment::run(store, command).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -49,6 +49,8 @@ pub(crate) enum Command {
     Admin(AdminArgs),
     /// Call a server as a partner, to check signatures against the server's.
     Client(ClientArgs),
+    /// Decode a QRIS payload tag by tag, or draw it as a PNG or SVG QR code.
+    Qr(QrArgs),
 }
 
 /// `serve`: every setting of CONTRACT §3's table. Each is optional here so that a missing
@@ -166,6 +168,25 @@ pub(crate) enum AdminCommand {
     /// Merchants: whose QR codes partners generate.
     #[command(subcommand)]
     Merchant(MerchantCommand),
+    /// QR codes: simulate payments (sandboxes).
+    #[command(subcommand)]
+    Qr(AdminQrCommand),
+}
+
+/// `admin qr …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminQrCommand {
+    /// Mark a QR paid now: a dynamic QR once, before it expires, for its own amount; a static
+    /// QR any number of times, for the amount given with --amount.
+    Pay {
+        /// The QR's id (referenceNo).
+        #[arg(value_name = "ID_QR", allow_negative_numbers = true)]
+        id_qr: String,
+        /// The amount paid, e.g. 9000.00: required for a static QR; for a dynamic QR it must
+        /// equal the QR's own amount.
+        #[arg(long, value_name = "VALUE", allow_negative_numbers = true)]
+        amount: Option<String>,
+    },
 }
 
 /// `admin partner …`.
@@ -333,6 +354,37 @@ fn parse_digits(text: &str) -> Result<String, String> {
     } else {
         Err("expected digits".into())
     }
+}
+
+/// `qr`.
+#[derive(Debug, Args)]
+pub(crate) struct QrArgs {
+    /// What to do with the payload.
+    #[command(subcommand)]
+    pub(crate) command: QrCommand,
+}
+
+/// `qr …`: offline tools for QRIS payloads.
+#[derive(Debug, Subcommand)]
+pub(crate) enum QrCommand {
+    /// Print every tag and sub-tag with its meaning, and the CRC verdict (exit 1 if invalid).
+    Decode {
+        /// The QRIS payload (quote it: payloads often hold spaces).
+        #[arg(value_name = "PAYLOAD")]
+        payload: String,
+    },
+    /// Draw a valid payload as a scannable QR code, PNG or SVG after the --out extension.
+    Render {
+        /// The QRIS payload (quote it: payloads often hold spaces).
+        #[arg(value_name = "PAYLOAD")]
+        payload: String,
+        /// The image to write: FILE.png or FILE.svg (replaced atomically).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Pixels per module (PNG only) [default: 8]
+        #[arg(long, value_name = "N")]
+        scale: Option<u32>,
+    },
 }
 
 /// `client`.

@@ -6,6 +6,8 @@ mod bench;
 mod client;
 mod demo;
 mod keygen;
+mod payment;
+mod qr;
 mod serve;
 mod settings;
 mod show;
@@ -30,6 +32,7 @@ pub(crate) fn run() -> anyhow::Result<ExitCode> {
             Command::Keygen(keygen) => keygen::run(&keygen),
             Command::Admin(admin) => admin::run(&cli.global, admin).await,
             Command::Client(client) => client::run(client).await,
+            Command::Qr(qr) => qr::run(qr),
         }
     })
 }

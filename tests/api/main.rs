@@ -31,6 +31,9 @@ mod bad_input;
 /// The `snapqris` binary: admin commands, settings, serve, demo and client.
 mod cli;
 
+/// `admin qr pay` (sandbox payments) and `qr decode|render` (QR images).
+mod cli_qr;
+
 /// `snapqris bench`: signed load against a `serve` process.
 mod bench;
 
