@@ -39,3 +39,9 @@ mod bench;
 
 /// Races: one X-EXTERNAL-ID, one partnerReferenceNo or many generates sent at once.
 mod concurrency;
+
+/// Several `serve` processes on one database: shared tokens, claims, operator changes, migrations.
+mod nodes;
+
+/// `kill -9` under load loses no acknowledged QR; SIGTERM finishes in-flight requests.
+mod crash;

@@ -345,3 +345,264 @@ impl ClockExt for ManualClock {
         snapqris_server::Clock::now(self)
     }
 }
+
+/// A database for `snapqris` processes: a file in a temporary directory, or a fresh
+/// PostgreSQL database dropped afterwards. Unlike `spawn_app`, nothing is registered in it.
+pub(crate) struct ProcessDatabase {
+    pub(crate) url: String,
+    /// The PostgreSQL server and test database to drop afterwards.
+    postgres_database: Option<(String, String)>,
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl ProcessDatabase {
+    pub(crate) async fn new(backend: &Backend) -> ProcessDatabase {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, postgres_database) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("test.db").display()),
+                None,
+            ),
+            Backend::Postgres(server_url) => {
+                let (url, name) = fresh_postgres_database(server_url).await;
+                (url, Some((server_url.clone(), name)))
+            }
+        };
+        ProcessDatabase {
+            url,
+            postgres_database,
+            dir,
+        }
+    }
+
+    /// `snapqris --database <url>`, run in the temporary directory with no `SNAPQRIS_*`
+    /// variable or `RUST_LOG` inherited.
+    pub(crate) fn snapqris(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_snapqris"));
+        command.current_dir(self.dir.path()).env_remove("RUST_LOG");
+        for (name, _) in std::env::vars() {
+            if name.starts_with("SNAPQRIS_") {
+                command.env_remove(name);
+            }
+        }
+        command.arg("--database").arg(&self.url);
+        command
+    }
+
+    /// Runs `snapqris --database <url> ARGS` and insists on exit status 0; returns stdout.
+    pub(crate) fn run_ok(&self, args: &[&str]) -> String {
+        let output = self.snapqris().args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "snapqris {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// Registers `PARTNER` (secret `SECRET`, the test key, hmac) and its merchant `MERCHANT`
+    /// with the `admin` commands.
+    pub(crate) fn register_partner_and_merchant(&self) {
+        let public_key = testdata("partner-public.pem").display().to_string();
+        self.run_ok(&[
+            "admin",
+            "partner",
+            "add",
+            "--client-id",
+            PARTNER,
+            "--public-key",
+            &public_key,
+            "--client-secret",
+            SECRET,
+        ]);
+        self.run_ok(&[
+            "admin",
+            "merchant",
+            "add",
+            "--merchant-id",
+            MERCHANT,
+            "--client-id",
+            PARTNER,
+            "--name",
+            "Kopi Kenangan",
+            "--city",
+            "Jakarta",
+        ]);
+    }
+
+    /// Starts `snapqris serve --listen 127.0.0.1:0` on this database; see [`ServeProcess`].
+    pub(crate) fn spawn_serve(&self) -> ServeProcess {
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stderr_path = self.dir.path().join(format!("serve-{n}.stderr"));
+        let child = self
+            .snapqris()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .spawn()
+            .unwrap();
+        ServeProcess {
+            child,
+            base_url: String::new(),
+            stderr_path,
+        }
+    }
+
+    /// Starts `serve` and waits until it announces its address.
+    pub(crate) fn serve(&self) -> ServeProcess {
+        let mut server = self.spawn_serve();
+        server.wait_listening();
+        server
+    }
+}
+
+impl Drop for ProcessDatabase {
+    fn drop(&mut self) {
+        if let Some((server_url, name)) = self.postgres_database.take() {
+            drop_postgres_database(server_url, name);
+        }
+    }
+}
+
+/// Drops a test database from a thread of its own (callers run inside a runtime).
+fn drop_postgres_database(server_url: String, name: String) {
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            use sqlx::Connection;
+            let mut admin = sqlx::PgConnection::connect(&server_url).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await
+            .map(drop)
+        })
+    });
+    if let Ok(Err(e)) = dropped.join() {
+        eprintln!("could not drop test database: {e}");
+    }
+}
+
+/// A `snapqris serve` child process, killed with SIGKILL when dropped.
+pub(crate) struct ServeProcess {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`, known once [`ServeProcess::wait_listening`] returned.
+    pub(crate) base_url: String,
+    stderr_path: PathBuf,
+}
+
+impl ServeProcess {
+    /// Waits (at most 20 s) for the `listening on http://…` line on stdout.
+    pub(crate) fn wait_listening(&mut self) {
+        use std::io::BufRead;
+        let stdout = self.child.stdout.take().expect("stdout not read yet");
+        let (line_sender, first_line) = std::sync::mpsc::channel();
+        // The reader keeps draining stdout so the server never writes into a closed pipe.
+        std::thread::spawn(move || {
+            let mut lines = std::io::BufReader::new(stdout).lines();
+            let _ = line_sender.send(lines.next());
+            lines.for_each(drop);
+        });
+        let line = match first_line.recv_timeout(std::time::Duration::from_secs(20)) {
+            Ok(Some(Ok(line))) => line,
+            other => panic!(
+                "serve did not announce itself ({other:?}); stderr: {}",
+                self.stderr()
+            ),
+        };
+        self.base_url = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub(crate) fn address(&self) -> &str {
+        self.base_url.strip_prefix("http://").unwrap()
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What the server logged so far.
+    pub(crate) fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// A session of `PARTNER` against this server, holding a fresh token.
+    pub(crate) async fn session(&self) -> PartnerSession {
+        let mut session = PartnerSession::new(
+            &self.base_url,
+            PARTNER,
+            partner_key(),
+            TransactionAuth::Hmac {
+                client_secret: SECRET.into(),
+            },
+        )
+        .unwrap();
+        let (_, response) = session.take_token().await.unwrap();
+        assert_code(&response, "2007300");
+        session
+    }
+
+    /// SIGKILL (`kill -9`), then reaps the process.
+    pub(crate) fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Sends SIGTERM.
+    pub(crate) fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// The exit status, if the process has exited.
+    pub(crate) fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
+    /// Waits at most `limit` for the process to exit.
+    pub(crate) async fn wait_exit(
+        &mut self,
+        limit: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.try_wait() {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `X-TIMESTAMP` for the real clock's now (what a `serve` process checks against).
+pub(crate) fn real_timestamp() -> XTimestamp {
+    XTimestamp::from_instant_jakarta(OffsetDateTime::now_utc())
+}
+
+/// Today's Jakarta date by the real clock, as `dateGenerate`.
+pub(crate) fn real_today() -> String {
+    snapqris_protocol::JakartaDate::of_instant(OffsetDateTime::now_utc()).to_string()
+}

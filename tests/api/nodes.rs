@@ -1,0 +1,200 @@
+//! Scale-out (issue 4, CONTRACT §2): several `snapqris serve` processes on one database keep
+//! every guarantee, because no node holds state another node would need.
+//!
+//! These run the real binary. The multi-node tests need PostgreSQL and print a line saying
+//! they are skipped when `SNAPQRIS_TEST_DATABASE_URL` is unset.
+
+use crate::support::*;
+use futures_util::future::join_all;
+use snapqris_client::{PartnerSession, Response, TransactionAuth, fresh_external_id};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// A fresh PostgreSQL database with `PARTNER` and `MERCHANT`, one QR of today, and two
+/// `serve` processes on it; `None` when no PostgreSQL is configured.
+async fn two_nodes() -> Option<(ProcessDatabase, ServeProcess, ServeProcess)> {
+    let backend = Backend::postgres()?;
+    let database = ProcessDatabase::new(&backend).await;
+    database.register_partner_and_merchant();
+    let a = database.serve();
+    let b = database.serve();
+    Some((database, a, b))
+}
+
+/// Service 90 for `MERCHANT` today, signed now with `external_id`.
+async fn list_today(session: &PartnerSession, external_id: &str) -> Response {
+    let body = list_body(&real_today(), MERCHANT).to_string();
+    let request = session.prepare_with(LIST, body.as_bytes(), external_id, &real_timestamp());
+    session.client().send(&request).await.unwrap()
+}
+
+/// A session of `PARTNER` against `node` that uses the token `other` took elsewhere.
+fn with_token_of(node: &ServeProcess, other: &PartnerSession) -> PartnerSession {
+    let mut session = PartnerSession::new(
+        &node.base_url,
+        PARTNER,
+        partner_key(),
+        TransactionAuth::Hmac {
+            client_secret: SECRET.into(),
+        },
+    )
+    .unwrap();
+    session.set_token(other.token().map(str::to_owned));
+    session
+}
+
+async fn generate_one(session: &PartnerSession) {
+    let body =
+        serde_json::json!({"partnerReferenceNo": fresh_external_id(), "merchantId": MERCHANT});
+    let (_, response) = session.call(GENERATE, &body).await.unwrap();
+    assert_code(&response, "2004700");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_from_node_a_works_on_node_b() {
+    let Some((_database, a, b)) = two_nodes().await else {
+        return;
+    };
+    let on_a = a.session().await;
+    generate_one(&on_a).await;
+    let on_b = with_token_of(&b, &on_a);
+
+    let response = list_today(&on_b, &fresh_external_id()).await;
+
+    assert_code(&response, "2009000");
+    assert_eq!(
+        response.json().unwrap()["dataDetail"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_requests_sharing_twenty_external_ids_over_two_nodes_succeed_twenty_times() {
+    let Some((_database, a, b)) = two_nodes().await else {
+        return;
+    };
+    let on_a = a.session().await;
+    generate_one(&on_a).await;
+    let on_b = with_token_of(&b, &on_a);
+    let external_ids: Vec<String> = (0..20).map(|_| fresh_external_id()).collect();
+
+    // Each id goes out ten times, five times to each node, all 200 at once.
+    let tasks = (0..200).map(|n| {
+        let session = if n % 2 == 0 {
+            on_a.clone()
+        } else {
+            on_b.clone()
+        };
+        let external_id = external_ids[n / 10].clone();
+        tokio::spawn(async move {
+            let response = list_today(&session, &external_id).await;
+            (external_id, response.response_code().unwrap_or_default())
+        })
+    });
+    let answers: Vec<(String, String)> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|joined| joined.unwrap())
+        .collect();
+
+    let mut codes = BTreeMap::new();
+    let mut winners_per_id: BTreeMap<&str, usize> = BTreeMap::new();
+    for (external_id, code) in &answers {
+        *codes.entry(code.as_str()).or_insert(0) += 1;
+        if code != "4099000" {
+            *winners_per_id.entry(external_id).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(codes, BTreeMap::from([("2009000", 20), ("4099000", 180)]));
+    assert_eq!(winners_per_id.len(), 20);
+    assert!(winners_per_id.values().all(|&wins| wins == 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_partner_is_refused_by_both_nodes_within_5_seconds() {
+    let Some((database, a, b)) = two_nodes().await else {
+        return;
+    };
+    let on_a = a.session().await;
+    let on_b = b.session().await;
+    generate_one(&on_a).await;
+    for session in [&on_a, &on_b] {
+        assert_code(&list_today(session, &fresh_external_id()).await, "2009000");
+    }
+
+    database.run_ok(&["admin", "partner", "disable", PARTNER]);
+    let disabled_at = Instant::now();
+
+    let mut refused = [false, false];
+    while refused.contains(&false) && disabled_at.elapsed() < Duration::from_secs(5) {
+        for (node, session) in [&on_a, &on_b].into_iter().enumerate() {
+            let response = list_today(session, &fresh_external_id()).await;
+            refused[node] = response.response_code().as_deref() == Some("4019001");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        refused,
+        [true, true],
+        "still accepted after {:?}",
+        disabled_at.elapsed()
+    );
+    eprintln!(
+        "both nodes refused the disabled partner after {:?}",
+        disabled_at.elapsed()
+    );
+    // A refusal is not a blip: both nodes keep refusing, and no new token is issued.
+    for session in [&on_a, &on_b] {
+        assert_code(&list_today(session, &fresh_external_id()).await, "4019001");
+        let (_, token) = session.clone().take_token().await.unwrap();
+        assert_code(&token, "4017300");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_starting_at_once_on_an_empty_postgres_database_both_come_up() {
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let database = ProcessDatabase::new(&backend).await;
+    both_come_up_on_an_empty_database(&database).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_starting_at_once_on_a_new_sqlite_file_both_come_up() {
+    let database = ProcessDatabase::new(&Backend::Sqlite).await;
+    both_come_up_on_an_empty_database(&database).await;
+}
+
+/// Starts two `serve` processes at the same moment on an untouched database; both must answer,
+/// and each migration must be recorded once.
+async fn both_come_up_on_an_empty_database(database: &ProcessDatabase) {
+    let mut a = database.spawn_serve();
+    let mut b = database.spawn_serve();
+    a.wait_listening();
+    b.wait_listening();
+
+    database.register_partner_and_merchant();
+    for node in [&a, &b] {
+        let health = snapqris_client::SnapClient::new(&node.base_url)
+            .unwrap()
+            .get("/health")
+            .await
+            .unwrap();
+        assert_eq!(health.status, 200, "{}", node.stderr());
+        generate_one(&node.session().await).await;
+    }
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&database.url).await.unwrap();
+    let (rows, versions): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    assert!(rows >= 1);
+    assert_eq!(rows, versions, "a migration recorded twice");
+}
