@@ -1,16 +1,17 @@
 //! `id_qr` generation: unique across nodes without a round trip, increasing over time.
 //!
 //! Layout of the 63-bit id (a decimal string of at most 19 digits, CONTRACT §4.4):
-//! milliseconds since 2024-01-01 UTC (41 bits) | node (10 bits) | sequence (12 bits).
+//! milliseconds since 2024-01-01 UTC (42 bits: until the year 2163) | node (9 bits) |
+//! sequence (12 bits: 4096 ids per millisecond and node).
 //! Each process registers itself in the `nodes` table at start and takes its row number
-//! modulo 1024 as its node; the primary key on `qr_codes.id_qr` still catches the
-//! theoretical clash of two live nodes 1024 registrations apart.
+//! modulo 512 as its node; the primary key on `qr_codes.id_qr` still catches the
+//! theoretical clash of two live nodes 512 registrations apart.
 
 use std::sync::Mutex;
 use time::OffsetDateTime;
 
 const EPOCH_MS: i64 = 1_704_067_200_000; // 2024-01-01T00:00:00Z
-const NODE_BITS: u32 = 10;
+const NODE_BITS: u32 = 9;
 const SEQUENCE_BITS: u32 = 12;
 const SEQUENCE_MASK: i64 = (1 << SEQUENCE_BITS) - 1;
 
@@ -91,7 +92,7 @@ mod tests {
 
     #[test]
     fn an_id_fits_twenty_decimal_digits_for_a_century() {
-        let id = QrIdGenerator::new(1023).next(datetime!(2124-01-01 00:00 UTC));
-        assert!(id > 0 && id.to_string().len() <= 20);
+        let id = QrIdGenerator::new(511).next(datetime!(2124-01-01 00:00 UTC));
+        assert!(id > 0 && id.to_string().len() <= 19);
     }
 }
