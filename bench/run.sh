@@ -1,0 +1,357 @@
+#!/usr/bin/env bash
+# Reproduces every figure of BENCHMARKS.md in one run (ratios are taken inside this run):
+#
+#   bench/run.sh                  # everything, ~10 minutes on 2 cores
+#   ONLY="sqlite pg" bench/run.sh # a subset: criterion sqlite power pg million day100k perf
+#
+# Release build, loopback only, server and load generator on the same machine. Each figure is
+# the median of RUNS (default 3) runs of `snapqris bench`. Every server listens on 127.0.0.1
+# (port chosen by the OS) on a throw-away SQLite file, or on a fresh PostgreSQL database
+# (PG_BASE, default postgres://postgres@127.0.0.1:5432) dropped at the end. Every run is
+# bounded: --requests N or --duration S (the tool stops by itself).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target-bench}
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-5}
+CONC=${CONC:-64}
+PG_BASE=${PG_BASE:-postgres://postgres@127.0.0.1:5432}
+ONLY=${ONLY:-"criterion sqlite power pg million day100k perf"}
+DAY=2024-06-03 # the seeded business day (fixed, so a midnight during the run changes nothing)
+BIN=$CARGO_TARGET_DIR/release/snapqris
+WORK=$(mktemp -d /tmp/snapqris-bench.XXXXXX)
+RESULTS=$WORK/results
+mkdir -p "$RESULTS"
+SERVER_PID=""
+PG_DB=""
+
+cleanup() {
+    stop_server
+    if [[ -n $PG_DB ]]; then
+        psql -q "$PG_BASE/postgres" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wants() { [[ " $ONLY " == *" $1 "* ]]; }
+log() { echo "== $*" >&2; }
+
+log "building (release) in $CARGO_TARGET_DIR"
+(cd "$ROOT" && cargo build --release --bin snapqris)
+if wants criterion; then
+    (cd "$ROOT" && cargo bench -p snapqris-protocol -p snapqris-qris --no-run)
+fi
+log "load before measuring: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-min), $(nproc) cores"
+cut -d' ' -f1-3 /proc/loadavg >"$RESULTS/load.before"
+
+# --- servers -------------------------------------------------------------------------------
+
+# start_server DATABASE_URL [serve flags…]: sets SERVER_PID and URL.
+start_server() {
+    local db=$1
+    shift
+    "$BIN" --database "$db" serve --listen 127.0.0.1:0 "$@" >"$WORK/serve.out" 2>"$WORK/serve.err" &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        if [[ -s $WORK/serve.out ]]; then break; fi
+        sleep 0.1
+    done
+    URL=$(sed -n 's/^listening on //p' "$WORK/serve.out")
+    [[ -n $URL ]] || { cat "$WORK/serve.err" >&2; exit 1; }
+}
+
+stop_server() {
+    if [[ -n $SERVER_PID ]]; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=""
+    fi
+}
+
+# setup DATABASE_URL: partner `bench` (hmac, fixed secret, fresh key pair) and merchants M1, M2.
+SECRET=bench-secret-0123456789abcdef0123456789abcdef
+setup() {
+    local db=$1
+    [[ -f $WORK/keys/private.pem ]] || "$BIN" keygen --out "$WORK/keys" >/dev/null
+    "$BIN" --database "$db" admin partner add --client-id bench \
+        --public-key "$WORK/keys/public.pem" --client-secret "$SECRET" >/dev/null
+    for m in "${@:2}"; do
+        "$BIN" --database "$db" admin merchant add --merchant-id "$m" --client-id bench \
+            --name "Warung $m" --city Jakarta >/dev/null
+    done
+}
+
+# bench NAME ENDPOINT [flags…]: one run, its JSON summary appended to results/NAME.
+bench() {
+    local name=$1 endpoint=$2
+    shift 2
+    local creds=()
+    if [[ $endpoint != health ]]; then
+        creds=(--client-id bench --private-key "$WORK/keys/private.pem" --client-secret "$SECRET")
+    fi
+    "$BIN" bench --base-url "$URL" --endpoint "$endpoint" "${creds[@]}" --json "$@" \
+        >>"$RESULTS/$name"
+    tail -n1 "$RESULTS/$name" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+l = s["latency_ms"]
+print("   %-8s %9.1f req/s  p50 %.2f  p99 %.2f  max %.1f ms  %s"
+      % (s["endpoint"], s["requests_per_second"], l["p50"], l["p99"], l["max"], s["codes"]))' >&2
+}
+
+rss_kb() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$SERVER_PID/status"; }
+
+# The three throughput figures on whatever server is running: health, list (M1, 20 QRs on
+# DAY), generate (dynamic, M2), interleaved so that background load hits all three alike.
+throughput() {
+    local tag=$1
+    for run in $(seq "$RUNS"); do
+        log "$tag run $run/$RUNS"
+        bench "$tag.health" health --concurrency "$CONC" --duration "$DURATION"
+        bench "$tag.list" list --concurrency "$CONC" --duration "$DURATION" \
+            --merchant-id M1 --date "$DAY"
+        bench "$tag.generate" generate --concurrency "$CONC" --duration "$DURATION" --merchant-id M2
+    done
+}
+
+# --- (6) criterion micro-benchmarks (before any server: nothing else runs) ------------------
+if wants criterion; then
+    log "criterion"
+    (cd "$ROOT" && cargo bench -p snapqris-protocol --bench signatures -- \
+        --warm-up-time 1 --measurement-time 3) 2>&1 | tee "$RESULTS/criterion.protocol" |
+        grep -E '^[a-z0-9_]+/|time:' >&2
+    (cd "$ROOT" && cargo bench -p snapqris-qris --bench build -- \
+        --warm-up-time 1 --measurement-time 3) 2>&1 | tee "$RESULTS/criterion.qris" |
+        grep -E '^[a-z0-9_]+/|time:' >&2
+fi
+
+# --- (1) (2) (5) SQLite, durability=process --------------------------------------------------
+if wants sqlite; then
+    DB=sqlite://$WORK/sqlite.db
+    setup "$DB" M1 M2
+    python3 "$ROOT/bench/seed.py" sqlite "$WORK/sqlite.db" --merchant M1 --date "$DAY" --count 20
+    start_server "$DB"
+    bench warmup list --concurrency 4 --requests 200 --merchant-id M1 --date "$DAY"
+    throughput sqlite
+    for run in $(seq "$RUNS"); do
+        log "token run $run/$RUNS"
+        bench sqlite.token token --concurrency "$CONC" --requests 10000
+    done
+    stop_server
+fi
+
+# --- (2) SQLite, durability=power ------------------------------------------------------------
+if wants power; then
+    DB=sqlite://$WORK/power.db
+    setup "$DB" M2
+    start_server "$DB" --durability power
+    for run in $(seq "$RUNS"); do
+        log "sqlite power run $run/$RUNS"
+        bench sqlite-power.health health --concurrency "$CONC" --duration "$DURATION"
+        bench sqlite-power.generate generate --concurrency "$CONC" --duration "$DURATION" \
+            --merchant-id M2
+    done
+    stop_server
+fi
+
+# --- (2) PostgreSQL, process then power ------------------------------------------------------
+if wants pg; then
+    PG_DB=snapqris_bench_$$
+    psql -q "$PG_BASE/postgres" -c "CREATE DATABASE $PG_DB"
+    DB=$PG_BASE/$PG_DB
+    setup "$DB" M1 M2
+    python3 "$ROOT/bench/seed.py" csv --merchant M1 --date "$DAY" --count 20 |
+        psql -q "$DB" -c '\copy qr_codes FROM STDIN WITH (FORMAT csv)'
+    start_server "$DB"
+    bench warmup list --concurrency 4 --requests 200 --merchant-id M1 --date "$DAY"
+    throughput pg
+    stop_server
+    start_server "$DB" --durability power
+    for run in $(seq "$RUNS"); do
+        log "pg power run $run/$RUNS"
+        bench pg-power.health health --concurrency "$CONC" --duration "$DURATION"
+        bench pg-power.generate generate --concurrency "$CONC" --duration "$DURATION" \
+            --merchant-id M2
+    done
+    stop_server
+    psql -q "$PG_BASE/postgres" -c "DROP DATABASE $PG_DB WITH (FORCE)"
+    PG_DB=""
+fi
+
+# --- (3) list latency with 1,000,000 QRs stored vs only the 20 -------------------------------
+if wants million; then
+    for size in twenty million; do
+        DB=sqlite://$WORK/$size.db
+        setup "$DB" M0000
+        if [[ $size == million ]]; then
+            python3 "$ROOT/bench/seed.py" sqlite "$WORK/$size.db" --million --date "$DAY"
+        else
+            python3 "$ROOT/bench/seed.py" sqlite "$WORK/$size.db" --merchant M0000 --date "$DAY"
+        fi
+        start_server "$DB"
+        bench warmup list --concurrency 1 --requests 200 --merchant-id M0000 --date "$DAY"
+        for run in $(seq "$RUNS"); do
+            log "$size run $run/$RUNS"
+            bench "$size.list" list --concurrency 1 --requests 2000 --merchant-id M0000 --date "$DAY"
+        done
+        stop_server
+        rm -f "$WORK/$size.db"*
+    done
+fi
+
+# --- (4) one day of 100,000 QRs: time to the last byte, and peak RSS growth -------------------
+if wants day100k; then
+    DB=sqlite://$WORK/day100k.db
+    setup "$DB" M1 M3
+    python3 "$ROOT/bench/seed.py" sqlite "$WORK/day100k.db" --merchant M1 --date "$DAY" --count 100000
+    python3 "$ROOT/bench/seed.py" sqlite "$WORK/day100k.db" --merchant M3 --date "$DAY" --count 20
+    start_server "$DB"
+    # Warm the server's paths on a small day first, so the baseline includes them.
+    bench warmup list --concurrency 2 --requests 200 --merchant-id M3 --date "$DAY"
+    hwm_before=$(rss_kb VmHWM)
+    echo "$hwm_before" >"$RESULTS/day100k.hwm_before"
+    for run in $(seq "$RUNS"); do
+        log "day100k run $run/$RUNS"
+        bench day100k.list list --concurrency 1 --requests 1 --merchant-id M1 --date "$DAY"
+        rss_kb VmHWM >>"$RESULTS/day100k.hwm_after"
+    done
+    stop_server
+fi
+
+# --- (7) where the server spends its time at top load (perf, software clock) -----------------
+if wants perf && command -v perf >/dev/null; then
+    DB=sqlite://$WORK/perf.db
+    setup "$DB" M1 M2
+    python3 "$ROOT/bench/seed.py" sqlite "$WORK/perf.db" --merchant M1 --date "$DAY" --count 20
+    start_server "$DB"
+    bench warmup list --concurrency 4 --requests 200 --merchant-id M1 --date "$DAY"
+    for endpoint in list generate; do
+        log "perf record: $endpoint"
+        perf record -F 999 -e cpu-clock -g -p "$SERVER_PID" -o "$WORK/perf.$endpoint" -- \
+            sleep "$((DURATION + 1))" 2>/dev/null &
+        perf_pid=$!
+        sleep 0.2
+        bench "perf.$endpoint" "$endpoint" --concurrency "$CONC" --duration "$DURATION" \
+            --merchant-id "$([[ $endpoint == list ]] && echo M1 || echo M2)" --date "$DAY"
+        wait "$perf_pid" || true
+        perf report -i "$WORK/perf.$endpoint" --no-children --sort symbol --stdio 2>/dev/null |
+            grep -E '^ +[0-9]' | head -25 >"$RESULTS/perf.$endpoint.symbols"
+        perf report -i "$WORK/perf.$endpoint" --no-children --sort dso --stdio 2>/dev/null |
+            grep -E '^ +[0-9]' | head -10 >"$RESULTS/perf.$endpoint.dso"
+    done
+    stop_server
+fi
+
+cut -d' ' -f1-3 /proc/loadavg >"$RESULTS/load.after"
+
+# --- the table -------------------------------------------------------------------------------
+python3 - "$RESULTS" <<'EOF'
+import json, os, re, statistics, sys
+
+results = sys.argv[1]
+
+def runs(name):
+    path = os.path.join(results, name)
+    if not os.path.exists(path):
+        return []
+    return [json.loads(line) for line in open(path) if line.strip()]
+
+def med(name, key):
+    values = [key(s) for s in runs(name)]
+    return statistics.median(values) if values else None
+
+rps = lambda s: s["requests_per_second"]
+p99 = lambda s: s["latency_ms"]["p99"]
+mx = lambda s: s["latency_ms"]["max"]
+
+def fmt(x, unit=""):
+    return "—" if x is None else f"{x:,.1f}{unit}"
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+def verdict(value, op, target):
+    if value is None:
+        return "not run"
+    ok = value >= target if op == ">=" else value <= target if op == "<=" else value < target
+    return "met" if ok else "MISSED"
+
+def codes(name):
+    total = {}
+    for s in runs(name):
+        for code, n in s["codes"].items():
+            total[code] = total.get(code, 0) + n
+    return ",".join(f"{c}×{n}" for c, n in sorted(total.items())) or "—"
+
+rows = []
+def row(figure, what, value, target="", result=""):
+    rows.append((figure, what, value, target, result))
+
+for store in ["sqlite", "pg"]:
+    h = med(f"{store}.health", rps)
+    l = med(f"{store}.list", rps)
+    g = med(f"{store}.generate", rps)
+    if h is None:
+        continue
+    row("1/2", f"{store}: /health req/s (c={os.environ.get('CONC', '64')})", fmt(h), "", codes(f"{store}.health"))
+    r = ratio(l, h)
+    row("1", f"{store}: list 20 QRs req/s; ratio to /health", f"{fmt(l)}; {fmt(r)}", "≥ 0.5" if store == "sqlite" else "(reported)",
+        (verdict(r, ">=", 0.5) if store == "sqlite" else "") + " " + codes(f"{store}.list"))
+    r = ratio(g, h)
+    row("2", f"{store}: generate dynamic req/s; ratio to /health", f"{fmt(g)}; {fmt(r)}", "≥ 0.25" if store == "sqlite" else "(reported)",
+        (verdict(r, ">=", 0.25) if store == "sqlite" else "") + " " + codes(f"{store}.generate"))
+    row("2", f"{store}: list p99 / generate p99 (ms)", f"{fmt(med(f'{store}.list', p99))} / {fmt(med(f'{store}.generate', p99))}")
+for store in ["sqlite-power", "pg-power"]:
+    g = med(f"{store}.generate", rps)
+    h = med(f"{store}.health", rps)
+    if g is not None:
+        row("2", f"{store}: generate req/s; ratio to its /health", f"{fmt(g)}; {fmt(ratio(g, h))}", "(reported)", codes(f"{store}.generate"))
+
+a, b = med("million.list", p99), med("twenty.list", p99)
+if a is not None:
+    row("3", "list p99 c=1: 1,000,000 stored / 20 stored (ms)", f"{a:.3f} / {b:.3f} = {ratio(a, b):.2f}×", "≤ 1.5×", verdict(ratio(a, b), "<=", 1.5))
+
+t = med("day100k.list", mx)
+if t is not None:
+    row("4", "list of a 100,000-QR day, time to last byte", fmt(t / 1000, " s") if t else "—", "< 2 s", verdict(t / 1000, "<", 2) + " " + codes("day100k.list"))
+    before = int(open(os.path.join(results, "day100k.hwm_before")).read())
+    after = [int(x) for x in open(os.path.join(results, "day100k.hwm_after")).read().split()]
+    growth = (max(after) - before) / 1024
+    row("4", f"server peak RSS (VmHWM) growth while streaming: {before/1024:.1f} → {max(after)/1024:.1f} MB", f"{growth:.1f} MB", "< 64 MB", verdict(growth, "<", 64))
+
+token = med("sqlite.token", rps)
+crit = None
+path = os.path.join(results, "criterion.protocol")
+if os.path.exists(path):
+    text = open(path).read()
+    m = re.search(r"rsa2048/RsaPublicKey::verify_raw[^\n]*\n?\s*time:\s*\[\S+ \S+ (\S+) (\S+)", text)
+    if m:
+        value, unit = float(m.group(1)), m.group(2)
+        scale = {"ns": 1e-9, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1}[unit]
+        crit = 1 / (value * scale)
+if token is not None:
+    r = ratio(token, crit)
+    row("5", f"token req/s; single-core RSA-2048 verify/s (criterion) {fmt(crit)}", f"{fmt(token)}; ratio {fmt(r)}", "≥ 0.5", verdict(r, ">=", 0.5) + " " + codes("sqlite.token"))
+
+widths = [max(len(str(r[i])) for r in rows + [("fig", "what", "median of runs", "target", "result")]) for i in range(5)]
+line = lambda r: " | ".join(str(c).ljust(w) for c, w in zip(r, widths))
+print(line(("fig", "what", "median of runs", "target", "result")))
+print("-+-".join("-" * w for w in widths))
+for r in rows:
+    print(line(r))
+print()
+print("load average (1/5/15 min) before:", open(os.path.join(results, "load.before")).read().strip(),
+      " after:", open(os.path.join(results, "load.after")).read().strip())
+for endpoint in ["list", "generate"]:
+    path = os.path.join(results, f"perf.{endpoint}.symbols")
+    if os.path.exists(path):
+        print(f"\nperf, server at top load ({endpoint}): top symbols (self %)")
+        print(open(path).read().rstrip())
+        print(f"  by shared object:")
+        print(open(os.path.join(results, f"perf.{endpoint}.dso")).read().rstrip())
+EOF
+if [[ -n ${KEEP_RESULTS:-} ]]; then
+    mkdir -p "$KEEP_RESULTS" && cp -r "$RESULTS"/. "$KEEP_RESULTS"/
+fi
