@@ -98,26 +98,7 @@ impl Drop for TestApp {
             let _ = shutdown.send(());
         }
         if let Some((server_url, name)) = self.postgres_database.take() {
-            // Drop runs inside the test's runtime, so the clean-up gets a thread of its own.
-            let dropped = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                runtime.block_on(async {
-                    use sqlx::Connection;
-                    let mut admin = sqlx::PgConnection::connect(&server_url).await?;
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut admin)
-                    .await
-                    .map(drop)
-                })
-            });
-            if let Ok(Err(e)) = dropped.join() {
-                eprintln!("could not drop test database: {e}");
-            }
+            drop_postgres_database(server_url, name);
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::error::ApiError;
 use crate::reply::success;
-use crate::services::{owned_merchant, parse_id_qr};
+use crate::services::{additional_info_merchant_id, owned_merchant, parse_id_qr};
 use crate::snap::{
     Caller, SnapRequest, json_object, require_service, required_str, run_transaction,
 };
@@ -16,7 +16,6 @@ use snapqris_protocol::{MerchantId, ServiceCode, format_rfc3339_jakarta};
 use snapqris_store::ExpireOutcome;
 
 const SERVICE: ServiceCode = ServiceCode::ExpireBillNumber;
-const MERCHANT_FIELD: &str = "additionalInfo.merchantId";
 
 /// `POST /v1.0/qr/qr-mpm-expire-billnumber`.
 pub(crate) async fn expire_bill(State(state): State<AppState>, request: Request<Body>) -> Response {
@@ -29,13 +28,7 @@ fn parse_body(body: &[u8]) -> Result<(i64, MerchantId), ApiError> {
         required_str(&object, "billnumber", "billnumber")?,
         "billnumber",
     )?;
-    let info = match object.get("additionalInfo") {
-        None | Some(Value::Null) => return Err(ApiError::MissingField(MERCHANT_FIELD.into())),
-        Some(Value::Object(info)) => info,
-        Some(_) => return Err(ApiError::InvalidField("additionalInfo".into())),
-    };
-    let merchant_id = MerchantId::parse(required_str(info, "merchantId", MERCHANT_FIELD)?)
-        .map_err(|e| e.with_field(MERCHANT_FIELD))?;
+    let merchant_id = additional_info_merchant_id(&object)?;
     Ok((id_qr, merchant_id))
 }
 

@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use crate::reply::ResponseCodeTag;
-use crate::services::owned_merchant;
+use crate::services::{additional_info_merchant_id, owned_merchant};
 use crate::snap::{
     Caller, SnapRequest, json_object, require_service, required_str, run_transaction,
 };
@@ -20,7 +20,6 @@ use snapqris_store::{QrSummary, StoreError};
 
 const SERVICE: ServiceCode = ServiceCode::GenerateList;
 const SUCCESS_CODE: &str = "2009000";
-const MERCHANT_FIELD: &str = "additionalInfo.merchantId";
 
 /// Items per written chunk: fewer, larger writes than one per QR.
 const ITEMS_PER_CHUNK: usize = 64;
@@ -42,13 +41,7 @@ struct ListRequest {
 fn parse_body(body: &[u8]) -> Result<ListRequest, ApiError> {
     let object = json_object(body)?;
     let day = JakartaDate::parse(required_str(&object, "dateGenerate", "dateGenerate")?)?;
-    let info = match object.get("additionalInfo") {
-        None | Some(Value::Null) => return Err(ApiError::MissingField(MERCHANT_FIELD.into())),
-        Some(Value::Object(info)) => info,
-        Some(_) => return Err(ApiError::InvalidField("additionalInfo".into())),
-    };
-    let merchant_id = MerchantId::parse(required_str(info, "merchantId", MERCHANT_FIELD)?)
-        .map_err(|e| e.with_field(MERCHANT_FIELD))?;
+    let merchant_id = additional_info_merchant_id(&object)?;
     Ok(ListRequest { day, merchant_id })
 }
 

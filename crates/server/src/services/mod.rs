@@ -41,3 +41,18 @@ pub(crate) fn parse_id_qr(text: &str, field: &str) -> Result<i64, ApiError> {
     text.parse()
         .map_err(|_| ApiError::InvalidField(field.to_owned()))
 }
+
+/// `additionalInfo.merchantId` (services 90 and 93 carry the merchant there).
+pub(crate) fn additional_info_merchant_id(
+    object: &serde_json::Map<String, serde_json::Value>,
+) -> Result<snapqris_protocol::MerchantId, ApiError> {
+    use serde_json::Value;
+    const FIELD: &str = "additionalInfo.merchantId";
+    let info = match object.get("additionalInfo") {
+        None | Some(Value::Null) => return Err(ApiError::MissingField(FIELD.into())),
+        Some(Value::Object(info)) => info,
+        Some(_) => return Err(ApiError::InvalidField("additionalInfo".into())),
+    };
+    snapqris_protocol::MerchantId::parse(crate::snap::required_str(info, "merchantId", FIELD)?)
+        .map_err(|e| e.with_field(FIELD).into())
+}
