@@ -206,7 +206,7 @@ if wants day100k; then
     DB=sqlite://$WORK/day100k.db
     setup "$DB" M1 M3
     python3 "$ROOT/bench/seed.py" sqlite "$WORK/day100k.db" --merchant M1 --date "$DAY" --count 100000
-    python3 "$ROOT/bench/seed.py" sqlite "$WORK/day100k.db" --merchant M3 --date "$DAY" --count 20
+    python3 "$ROOT/bench/seed.py" sqlite "$WORK/day100k.db" --merchant M3 --date "$DAY" --count 20 --offset-ms 1
     start_server "$DB"
     # Warm the server's paths on a small day first, so the baseline includes them.
     bench warmup list --concurrency 2 --requests 200 --merchant-id M3 --date "$DAY"

@@ -73,12 +73,14 @@ def main():
     parser.add_argument("--date", default="2024-06-03")
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--million", action="store_true")
+    parser.add_argument("--offset-ms", type=int, default=0,
+                        help="shift generated_at (and so id_qr) to keep two seeds of one day apart")
     args = parser.parse_args()
     day = datetime.date.fromisoformat(args.date)
     source = (
         million(args.client, day)
         if args.million
-        else rows(args.merchant, args.client, day, args.count,
+        else rows(args.merchant, args.client, day, args.count, args.offset_ms,
                   spacing_ms=max(1, min(800, 86_000_000 // max(args.count, 1))))
     )
     if args.format == "csv":
