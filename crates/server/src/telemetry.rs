@@ -32,8 +32,9 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
         .map(|tag| tag.0.as_str())
         .unwrap_or("");
     let latency = started.elapsed();
+    let service = crate::service_label(&path);
     crate::metrics::record_request(
-        crate::service_label(&path),
+        service,
         if response_code.is_empty() {
             response.status().as_u16().to_string()
         } else {
@@ -45,6 +46,7 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
         target: "snapqris::request",
         request_id,
         method = %method,
+        service,
         path = ?path,
         partner = ?partner.as_deref().unwrap_or(""),
         external_id = ?external_id.as_deref().unwrap_or(""),
