@@ -45,3 +45,6 @@ mod nodes;
 
 /// `kill -9` under load loses no acknowledged QR; SIGTERM finishes in-flight requests.
 mod crash;
+
+/// Slow clients, oversized header blocks, shutdown mid-request, secrets in logs, the handler fuzz corpus.
+mod abuse;

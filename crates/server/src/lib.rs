@@ -24,6 +24,7 @@ mod clock;
 mod config;
 mod directory;
 mod error;
+mod listener;
 mod metrics;
 mod openapi;
 mod rate_limit;
@@ -118,17 +119,21 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves [`app`] on `listener` until `shutdown` completes; in-flight requests finish first.
-/// Also runs the background retention of claimed `X-EXTERNAL-ID`s while serving.
+/// Serves [`app`] on `listener` until `shutdown` completes; in-flight requests finish first
+/// (for at most 30 s). Also runs the background retention of claimed `X-EXTERNAL-ID`s while
+/// serving.
+///
+/// Slow clients cannot hold the server: a header block must arrive within `request-timeout`
+/// (else the connection is closed), a body within `request-timeout` of the request (else
+/// `504xx00`), and a header block over 64 KiB gets hyper's bare `431`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let retention = tokio::spawn(retention::run(state.clone()));
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let header_timeout = state.config().request_timeout;
+    let served = listener::accept_loop(listener, app(state), header_timeout, shutdown).await;
     retention.abort();
     served
 }
