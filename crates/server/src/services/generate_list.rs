@@ -54,32 +54,56 @@ async fn list(state: AppState, request: SnapRequest, caller: Caller) -> Result<R
         .inner
         .store
         .list_day(body.merchant_id.as_str(), body.day);
-    let first = match rows.next().await {
-        None => return Err(ApiError::TransactionNotFound),
-        Some(first) => first?,
-    };
-    let head = format!(
-        "{{\"responseCode\":\"{SUCCESS_CODE}\",\"responseMessage\":\"Successful\",\"dataDetail\":[{}",
-        item_json(&first)
+    // Read up to one chunk first: a typical day fits, and goes out as one write with a
+    // Content-Length; only longer days are streamed (chunked), in bounded memory.
+    let mut head = format!(
+        "{{\"responseCode\":\"{SUCCESS_CODE}\",\"responseMessage\":\"Successful\",\"dataDetail\":["
     );
-    let items = rows.ready_chunks(ITEMS_PER_CHUNK).map(|chunk| {
-        let mut text = String::with_capacity(chunk.len() * 128);
-        for item in chunk {
-            let item = item.inspect_err(|e| tracing::error!(error = ?e, "list stream failed"))?;
-            text.push(',');
-            text.push_str(&item_json(&item));
+    let mut count = 0;
+    let mut exhausted = false;
+    while count < ITEMS_PER_CHUNK {
+        match rows.next().await {
+            Some(item) => {
+                if count > 0 {
+                    head.push(',');
+                }
+                head.push_str(&item_json(&item?));
+                count += 1;
+            }
+            None => {
+                exhausted = true;
+                break;
+            }
         }
-        Ok::<_, StoreError>(Bytes::from(text))
-    });
-    let body = futures_util::stream::once(async move { Ok(Bytes::from(head)) })
-        .chain(items)
-        .chain(futures_util::stream::once(async {
-            Ok(Bytes::from_static(b"]}"))
-        }));
+    }
+    if count == 0 {
+        return Err(ApiError::TransactionNotFound);
+    }
+    let body = if exhausted {
+        head.push_str("]}");
+        Body::from(head)
+    } else {
+        let items = rows.ready_chunks(ITEMS_PER_CHUNK).map(|chunk| {
+            let mut text = String::with_capacity(chunk.len() * 128);
+            for item in chunk {
+                let item =
+                    item.inspect_err(|e| tracing::error!(error = ?e, "list stream failed"))?;
+                text.push(',');
+                text.push_str(&item_json(&item));
+            }
+            Ok::<_, StoreError>(Bytes::from(text))
+        });
+        let stream = futures_util::stream::once(async move { Ok(Bytes::from(head)) })
+            .chain(items)
+            .chain(futures_util::stream::once(async {
+                Ok(Bytes::from_static(b"]}"))
+            }));
+        Body::from_stream(stream)
+    };
     let mut response = (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
-        Body::from_stream(body),
+        body,
     )
         .into_response();
     response
