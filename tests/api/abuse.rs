@@ -215,7 +215,7 @@ async fn a_client_stalling_halfway_through_its_body_gets_504_json_after_the_requ
 }
 
 #[tokio::test]
-async fn a_header_block_beyond_the_hard_limit_gets_a_bare_431_or_400_or_a_close_never_a_hang() {
+async fn a_header_block_beyond_the_64_kib_hard_limit_gets_a_bare_431_or_a_close_never_a_hang() {
     let app = spawn_app(Backend::Sqlite).await;
     let huge_value = format!(
         "POST /v1.0/qr/qr-mpm-generate HTTP/1.1\r\nHost: localhost\r\nX-Padding: {}\r\n\r\n",
@@ -245,11 +245,10 @@ async fn a_header_block_beyond_the_hard_limit_gets_a_bare_431_or_400_or_a_close_
                 String::from_utf8_lossy(&bytes)
             ),
             Seen::Closed(bytes) | Seen::Response(bytes) => {
+                // Hyper's own answer, without a body: the block never reached the app.
                 let text = String::from_utf8_lossy(&bytes);
                 assert!(
-                    bytes.is_empty()
-                        || text.starts_with("HTTP/1.1 431")
-                        || text.starts_with("HTTP/1.1 400"),
+                    bytes.is_empty() || text.starts_with("HTTP/1.1 431"),
                     "{case}: {text:?}"
                 );
             }
@@ -554,6 +553,12 @@ async fn every_http_handler_fuzz_corpus_input_gets_a_snap_json_answer_and_never_
         };
         let request = http_input::request_from_input(&input, &context);
         let (status, body) = send_fuzz_request(&client, &address, &request).await;
+        // Over HTTP (unlike the fuzz target's `oneshot`) hyper counts the headers, `Host` and
+        // `Content-Length` included: beyond its 100 it answers a bare 431 itself, the HTTP
+        // layer's own hard limit (CONTRACT §4).
+        if status == 431 && body.is_empty() && request.headers.len() + 2 > 100 {
+            continue;
+        }
         if let Err(problem) = http_input::check_answer(status, &body) {
             failures.push(format!("{}: {problem}", file.display()));
         }
