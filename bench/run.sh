@@ -236,10 +236,11 @@ if wants perf && command -v perf >/dev/null; then
         bench "perf.$endpoint" "$endpoint" --concurrency "$CONC" --duration "$DURATION" \
             --merchant-id "$([[ $endpoint == list ]] && echo M1 || echo M2)" --date "$DAY"
         wait "$perf_pid" || true
-        perf report -i "$WORK/perf.$endpoint" --no-children --sort symbol --stdio 2>/dev/null |
-            grep -E '^ +[0-9]' | head -25 >"$RESULTS/perf.$endpoint.symbols"
-        perf report -i "$WORK/perf.$endpoint" --no-children --sort dso --stdio 2>/dev/null |
-            grep -E '^ +[0-9]' | head -10 >"$RESULTS/perf.$endpoint.dso"
+        # `|| true`: with pipefail, an empty report (no samples) must not end the whole run.
+        { perf report -i "$WORK/perf.$endpoint" --no-children --sort symbol --stdio 2>/dev/null |
+            grep -E '^ +[0-9]' | head -25 || true; } >"$RESULTS/perf.$endpoint.symbols"
+        { perf report -i "$WORK/perf.$endpoint" --no-children --sort dso --stdio 2>/dev/null |
+            grep -E '^ +[0-9]' | head -10 || true; } >"$RESULTS/perf.$endpoint.dso"
     done
     stop_server
 fi

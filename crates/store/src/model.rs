@@ -32,7 +32,7 @@ impl SignatureMode {
 }
 
 /// A partner to register.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewPartner {
     /// The partner's client id (`X-CLIENT-KEY`, `X-PARTNER-ID`).
     pub client_id: ClientId,
@@ -47,7 +47,7 @@ pub struct NewPartner {
 }
 
 /// A registered partner.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Partner {
     /// The partner's client id.
     pub client_id: String,
@@ -265,4 +265,48 @@ pub enum PaymentRefusal {
     AmountRequired,
     /// A dynamic QR is paid its own amount, no other.
     AmountMismatch,
+}
+
+// Hand-written so that a `?partner` in a log line can never print the client secret.
+impl std::fmt::Debug for NewPartner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewPartner")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .field("signature_mode", &self.signature_mode)
+            .field("services", &self.services)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Partner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Partner")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .field("signature_mode", &self.signature_mode)
+            .field("services", &self.services)
+            .field("enabled", &self.enabled)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partner_debug_print_hides_the_client_secret() {
+        let partner = Partner {
+            client_id: "p".into(),
+            public_key_pem: String::new(),
+            client_secret: "very-secret".into(),
+            signature_mode: SignatureMode::Hmac,
+            services: vec![],
+            enabled: true,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        assert!(!format!("{partner:?}").contains("very-secret"));
+    }
 }
