@@ -23,6 +23,7 @@ mod ids;
 mod migrate;
 mod model;
 mod postgres;
+mod rows;
 mod sql;
 mod sqlite;
 mod store;

@@ -61,7 +61,7 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreErr
         )
         .bind(migration.version)
         .bind(migration.name)
-        .bind(crate::sql::to_ms(time::OffsetDateTime::now_utc()))
+        .bind(crate::rows::to_ms(time::OffsetDateTime::now_utc()))
         .execute(&mut *tx)
         .await?;
         tracing::info!(
