@@ -117,7 +117,7 @@ fn static_qr_body(reference: &str) -> serde_json::Value {
 #[tokio::test]
 async fn a_client_stalling_or_trickling_inside_its_header_block_is_disconnected_after_the_header_timeout_while_others_are_served()
  {
-    let app = spawn_app_on(Backend::Sqlite, one_second_timeouts()).await;
+    let mut app = spawn_app_on(Backend::Sqlite, one_second_timeouts()).await;
     let address = address(&app);
     let started = Instant::now();
 
@@ -156,6 +156,7 @@ async fn a_client_stalling_or_trickling_inside_its_header_block_is_disconnected_
     });
 
     // Meanwhile the server answers everyone else.
+    app.reconnect();
     let response = app.generate_static("while-slow-clients-wait").await;
     assert_code(&response, "2004700");
     assert_code(
@@ -182,6 +183,7 @@ async fn a_client_stalling_or_trickling_inside_its_header_block_is_disconnected_
         "the trickler was held for {trickled:?}"
     );
     // And the server still serves.
+    app.reconnect();
     assert_code(&app.generate_static("after-slow-clients").await, "2004700");
 }
 

@@ -224,6 +224,23 @@ pub(crate) async fn add_merchant(store: &dyn Store, merchant_id: &str, client_id
 }
 
 impl TestApp {
+    /// Drops the session's pooled connections and keeps its token. For tests that configure a
+    /// header timeout of a second: the server closes a connection idle that long, and a
+    /// request racing that close fails on the client's side.
+    pub(crate) fn reconnect(&mut self) {
+        let mut session = PartnerSession::new(
+            &self.base_url,
+            PARTNER,
+            partner_key(),
+            TransactionAuth::Hmac {
+                client_secret: SECRET.into(),
+            },
+        )
+        .unwrap();
+        session.set_token(self.session.token().map(str::to_owned));
+        self.session = session;
+    }
+
     /// Moves the server clock and takes a token valid at that moment.
     pub(crate) async fn travel_to(&mut self, now: OffsetDateTime) {
         self.clock.set(now);
