@@ -1,47 +1,8 @@
-//! Field newtypes: every `parse` never panics, keeps an accepted value verbatim within its
-//! length limit, and an accepted `Amount` prints back to the text it came from.
-//!
-//! The same checks run over the corpus in `crates/protocol/tests/fuzz_corpus.rs`.
+//! Fuzz target: see `fuzz/checks/fields.rs` for what it checks.
 
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use snapqris_protocol::{
-    Amount, ChannelId, ClientId, ExternalId, Mcc, MerchantCity, MerchantId, MerchantName,
-    PartnerReferenceNo, PostalCode, TerminalId,
-};
+#[path = "../checks/fields.rs"]
+mod check;
 
-macro_rules! check_string_fields {
-    ($text:expr, $($ty:ty),+ $(,)?) => {
-        $(
-            if let Ok(field) = <$ty>::parse($text) {
-                assert_eq!(field.as_str(), $text);
-                assert!($text.len() <= <$ty>::MAX_LEN);
-            }
-        )+
-    };
-}
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    check_string_fields!(
-        text,
-        ClientId,
-        MerchantId,
-        ExternalId,
-        ChannelId,
-        PartnerReferenceNo,
-        TerminalId,
-        MerchantName,
-        MerchantCity,
-        Mcc,
-        PostalCode,
-    );
-    if let Ok(amount) = Amount::parse(text) {
-        let shown = amount.to_string();
-        assert_eq!(Amount::parse(&shown), Ok(amount), "{shown:?}");
-        assert_eq!(shown, text);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));
