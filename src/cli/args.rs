@@ -438,7 +438,22 @@ pub(crate) struct ClientOptions {
     /// The partner's client id.
     #[arg(long, value_name = "ID")]
     pub(crate) client_id: String,
-    /// The partner's private key (PKCS#8 or PKCS#1 PEM); needed for tokens and rsa mode.
+    /// How the partner signs.
+    #[command(flatten)]
+    pub(crate) keys: PartnerKeys,
+    /// Use this access token instead of taking one first.
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) token: Option<String>,
+    /// Also print each request, its string-to-sign and body hash (on stderr).
+    #[arg(long)]
+    pub(crate) explain: bool,
+}
+
+/// A partner's signing material, shared by `client` and `bench`.
+#[derive(Debug, Args)]
+pub(crate) struct PartnerKeys {
+    /// The partner's private key (PKCS#8 or PKCS#1 PEM): signs token requests, and
+    /// transactions in rsa mode.
     #[arg(long, value_name = "FILE")]
     pub(crate) private_key: Option<PathBuf>,
     /// The client secret (hmac mode).
@@ -452,10 +467,4 @@ pub(crate) struct ClientOptions {
     /// How transactions are signed.
     #[arg(long, value_name = "MODE", default_value = "hmac")]
     pub(crate) signature: SignatureArg,
-    /// Use this access token instead of taking one first.
-    #[arg(long, value_name = "TOKEN")]
-    pub(crate) token: Option<String>,
-    /// Also print each request, its string-to-sign and body hash (on stderr).
-    #[arg(long)]
-    pub(crate) explain: bool,
 }

@@ -8,7 +8,7 @@
 //! server's rate times the duration, plus a margin), and the duration must fit in the server's
 //! timestamp window, since every request's `X-TIMESTAMP` is taken when it is signed.
 
-use crate::cli::args::SignatureArg;
+use crate::cli::args::{PartnerKeys, SignatureArg};
 use crate::cli::show::say;
 use anyhow::{Context, anyhow, bail};
 use bytes::Bytes;
@@ -23,7 +23,6 @@ use snapqris_client::{PartnerSession, PreparedRequest, TransactionAuth, fresh_ex
 use snapqris_protocol::{JakartaDate, RsaPrivateKey, XTimestamp};
 use snapqris_server::paths;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -60,21 +59,9 @@ pub(crate) struct BenchArgs {
     /// The partner's client id (every endpoint but health).
     #[arg(long, value_name = "ID")]
     pub(crate) client_id: Option<String>,
-    /// The partner's private key (PKCS#8 or PKCS#1 PEM): signs token requests, and
-    /// transactions in rsa mode.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) private_key: Option<PathBuf>,
-    /// The client secret (hmac mode).
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "SNAPQRIS_CLIENT_SECRET",
-        hide_env_values = true
-    )]
-    pub(crate) client_secret: Option<String>,
-    /// How transactions are signed.
-    #[arg(long, value_name = "MODE", default_value = "hmac")]
-    pub(crate) signature: SignatureArg,
+    /// How the partner signs.
+    #[command(flatten)]
+    pub(crate) keys: PartnerKeys,
     /// The merchant (generate and list).
     #[arg(long, value_name = "ID")]
     pub(crate) merchant_id: Option<String>,
@@ -309,7 +296,7 @@ async fn session(args: &BenchArgs, endpoint: BenchEndpoint) -> anyhow::Result<Pa
         .client_id
         .as_deref()
         .ok_or_else(|| anyhow!("--client-id is needed for --endpoint {}", endpoint.name()))?;
-    let path = args.private_key.as_ref().ok_or_else(|| {
+    let path = args.keys.private_key.as_ref().ok_or_else(|| {
         anyhow!(
             "--private-key is needed for --endpoint {} (it signs token requests)",
             endpoint.name()
@@ -319,10 +306,11 @@ async fn session(args: &BenchArgs, endpoint: BenchEndpoint) -> anyhow::Result<Pa
         .with_context(|| format!("cannot read private key {}", path.display()))?;
     let key = RsaPrivateKey::parse_pem(&pem)
         .with_context(|| format!("private key {}", path.display()))?;
-    let needs_token = endpoint != BenchEndpoint::Token && args.signature == SignatureArg::Hmac;
-    let auth = match args.signature {
+    let needs_token = endpoint != BenchEndpoint::Token && args.keys.signature == SignatureArg::Hmac;
+    let auth = match args.keys.signature {
         SignatureArg::Hmac if needs_token => TransactionAuth::Hmac {
             client_secret: args
+                .keys
                 .client_secret
                 .clone()
                 .ok_or_else(|| anyhow!("--client-secret is needed in hmac mode"))?,

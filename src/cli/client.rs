@@ -58,7 +58,7 @@ struct Partner<'a> {
 impl<'a> Partner<'a> {
     fn new(options: &'a ClientOptions) -> anyhow::Result<Self> {
         let client = SnapClient::new(&options.base_url)?;
-        let private_key = match &options.private_key {
+        let private_key = match &options.keys.private_key {
             Some(path) => {
                 let pem = std::fs::read(path)
                     .with_context(|| format!("cannot read private key {}", path.display()))?;
@@ -114,9 +114,10 @@ async fn transaction(
 ) -> anyhow::Result<ExitCode> {
     let partner = Partner::new(options)?;
     // Checked before a token is taken, so a missing secret costs no request.
-    let hmac_secret = match options.signature {
+    let hmac_secret = match options.keys.signature {
         SignatureArg::Hmac => Some(
             options
+                .keys
                 .client_secret
                 .as_deref()
                 .ok_or_else(|| anyhow!("--client-secret is needed in hmac mode"))?,
