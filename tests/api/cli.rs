@@ -9,18 +9,18 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 
 /// A temporary directory with its own database, and the binary to run in it.
-struct Cli {
+pub(crate) struct Cli {
     dir: tempfile::TempDir,
 }
 
 impl Cli {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Cli {
             dir: tempfile::tempdir().unwrap(),
         }
     }
 
-    fn path(&self, name: &str) -> String {
+    pub(crate) fn path(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
     }
 
@@ -37,7 +37,7 @@ impl Cli {
     }
 
     /// `snapqris --database sqlite://<dir>/t.db LINE`.
-    fn command(&self, line: &str) -> Command {
+    pub(crate) fn command(&self, line: &str) -> Command {
         let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata");
         let line = line
             .replace("{dir}", &self.path(""))
@@ -50,12 +50,12 @@ impl Cli {
         command
     }
 
-    fn run(&self, line: &str) -> Output {
+    pub(crate) fn run(&self, line: &str) -> Output {
         self.command(line).output().unwrap()
     }
 
     /// Runs and insists on success; returns stdout.
-    fn ok(&self, line: &str) -> String {
+    pub(crate) fn ok(&self, line: &str) -> String {
         let output = self.run(line);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{line} failed: {stderr}");
@@ -64,7 +64,7 @@ impl Cli {
 
     /// Registers `client_id` with the key pair in `{dir}/keys` (made on first use); returns
     /// the generated secret.
-    fn add_partner(&self, client_id: &str) -> String {
+    pub(crate) fn add_partner(&self, client_id: &str) -> String {
         if !self.dir.path().join("keys/public.pem").exists() {
             self.ok("keygen --out {dir}/keys");
         }
@@ -73,7 +73,7 @@ impl Cli {
         )))
     }
 
-    fn add_merchant(&self, merchant_id: &str, client_id: &str) {
+    pub(crate) fn add_merchant(&self, merchant_id: &str, client_id: &str) {
         self.ok(&format!(
             "admin merchant add --merchant-id {merchant_id} --client-id {client_id} \
              --name Warung-Test --city Jakarta"
@@ -101,13 +101,13 @@ fn fails_with_one_line(output: &Output) -> String {
 }
 
 /// A running `serve`, killed on drop if a test fails before stopping it.
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    base_url: String,
+    pub(crate) base_url: String,
 }
 
 impl Served {
-    fn start(cli: &Cli) -> Served {
+    pub(crate) fn start(cli: &Cli) -> Served {
         let mut child = cli
             .command("serve --listen 127.0.0.1:0")
             .stdout(Stdio::piped())
