@@ -30,6 +30,8 @@ pub(crate) struct SnapRequest {
 /// A partner whose token and signature verified, and who now holds the `X-EXTERNAL-ID`.
 pub(crate) struct Caller {
     pub(crate) partner: Arc<PartnerEntry>,
+    /// The partner's client id, as parsed from `X-PARTNER-ID`.
+    pub(crate) client_id: ClientId,
 }
 
 /// The value of a header that must appear at most once; `Err` when repeated or not text.
@@ -192,7 +194,7 @@ async fn authenticate(
 
     // CONTRACT §4.2: claimed once token and signature verify, whatever follows.
     let key = ExternalIdKey {
-        client_id: headers.partner_id,
+        client_id: headers.partner_id.clone(),
         day: JakartaDate::of_instant(request.received_at),
         external_id: headers.external_id,
     };
@@ -210,7 +212,10 @@ async fn authenticate(
             return Err(ApiError::ExternalIdReused);
         }
     }
-    Ok(Caller { partner })
+    Ok(Caller {
+        partner,
+        client_id: headers.partner_id,
+    })
 }
 
 /// The allowed `X-TIMESTAMP` distance as a `time::Duration`.

@@ -179,7 +179,7 @@ async fn generate(
         .insert_qr(&NewQr {
             id_qr,
             merchant_id: body.merchant_id.clone(),
-            client_id: snapqris_protocol::ClientId::parse(&caller.partner.partner.client_id)?,
+            client_id: caller.client_id.clone(),
             partner_reference_no: body.partner_reference_no.as_str().to_owned(),
             kind,
             amount_sen: body.amount.map(Amount::sen),
