@@ -440,15 +440,12 @@ async fn a_partner_over_its_rate_limit_gets_4299000_before_any_claim(backend: Ba
 
 #[tokio::test]
 async fn a_store_failure_is_5009000_and_gives_the_external_id_back() {
-    use sqlx::Connection;
     let app = spawn_app(Backend::Sqlite).await;
     app.generate_static("ref-1").await;
-    let mut connection = sqlx::SqliteConnection::connect(&app.database_url)
-        .await
-        .unwrap();
-    sqlx::raw_sql("ALTER TABLE qr_codes RENAME TO qr_codes_away")
-        .execute(&mut connection)
-        .await
+    let path = app.database_url.strip_prefix("sqlite://").unwrap();
+    let connection = rusqlite::Connection::open(path).unwrap();
+    connection
+        .execute_batch("ALTER TABLE qr_codes RENAME TO qr_codes_away")
         .unwrap();
     let body = list_body("2026-11-25", MERCHANT).to_string();
     let request = app
@@ -461,9 +458,8 @@ async fn a_store_failure_is_5009000_and_gives_the_external_id_back() {
         r#"{"responseCode":"5009000","responseMessage":"General Error"}"#
     );
 
-    sqlx::raw_sql("ALTER TABLE qr_codes_away RENAME TO qr_codes")
-        .execute(&mut connection)
-        .await
+    connection
+        .execute_batch("ALTER TABLE qr_codes_away RENAME TO qr_codes")
         .unwrap();
     let retry = app
         .session

@@ -40,18 +40,29 @@ pub enum StoreError {
     /// A stored value could not be read back (the database was edited by hand?).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    /// The database failed.
+    /// The database failed (the source is the driver's error).
     #[error("database error")]
-    Backend(#[source] sqlx::Error),
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
-        StoreError::Backend(error)
+        StoreError::Backend(Box::new(error))
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Backend(Box::new(error))
     }
 }
 
 impl StoreError {
+    /// A database failure described in words (a failed commit reported to every write in it).
+    pub(crate) fn backend(message: String) -> Self {
+        StoreError::Backend(message.into())
+    }
+
     /// Whether `error` is a unique-key violation (any backend).
     pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
         matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
@@ -61,4 +72,41 @@ impl StoreError {
     pub(crate) fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
         matches!(error, sqlx::Error::Database(db) if db.is_foreign_key_violation())
     }
+}
+
+/// The SQLite constraint a failed statement broke: `Some("UNIQUE …")`-style detail is in the
+/// message, the kind in the extended result code.
+pub(crate) fn sqlite_constraint(error: &rusqlite::Error) -> Option<SqliteConstraint> {
+    let rusqlite::Error::SqliteFailure(failure, message) = error else {
+        return None;
+    };
+    let kind = match failure.extended_code {
+        rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+            SqliteConstraintKind::Unique
+        }
+        rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => SqliteConstraintKind::ForeignKey,
+        _ => return None,
+    };
+    Some(SqliteConstraint {
+        kind,
+        message: message.clone().unwrap_or_default(),
+    })
+}
+
+/// Which kind of SQLite constraint refused a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SqliteConstraintKind {
+    /// A UNIQUE or PRIMARY KEY constraint.
+    Unique,
+    /// A FOREIGN KEY constraint.
+    ForeignKey,
+}
+
+/// A constraint violation reported by SQLite.
+#[derive(Debug, Clone)]
+pub(crate) struct SqliteConstraint {
+    /// Its kind.
+    pub(crate) kind: SqliteConstraintKind,
+    /// SQLite's message, e.g. `UNIQUE constraint failed: qr_codes.merchant_id, …`.
+    pub(crate) message: String,
 }

@@ -2,8 +2,10 @@
 //!
 //! [`Store`] is the interface handlers and the CLI use; [`connect`] opens the backend named by
 //! a URL (`sqlite://…` or `postgres://…`), applies the embedded migrations and returns it.
-//! Both backends run the same queries (see `sql.rs`), and every uniqueness rule is a database
-//! constraint, so guarantees hold across any number of processes sharing one database.
+//! Both backends run the same statements (`queries.rs`); SQLite through synchronous calls on
+//! our own threads (`sqlite/`), PostgreSQL through sqlx (`postgres/`). Every uniqueness rule is
+//! a database constraint, so guarantees hold across any number of processes sharing one
+//! database.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), snapqris_store::StoreError> {
@@ -18,13 +20,13 @@
 #![deny(missing_docs)]
 
 mod error;
-mod group_commit;
 mod ids;
 mod migrate;
 mod model;
+mod payment;
 mod postgres;
+mod queries;
 mod rows;
-mod sql;
 mod sqlite;
 mod store;
 
@@ -52,7 +54,7 @@ pub enum Durability {
 pub struct StoreOptions {
     /// Crash durability of commits (SQLite; PostgreSQL keeps its own `synchronous_commit`).
     pub durability: Durability,
-    /// Largest connection pool (PostgreSQL).
+    /// Largest connection pool (PostgreSQL; SQLite keeps one writer and a few readers).
     pub max_connections: u32,
 }
 
@@ -80,20 +82,19 @@ pub fn backend_of(url: &str) -> Result<Backend, StoreError> {
 
 /// Opens the store at `url`, applying pending migrations first.
 pub async fn connect(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
-    sqlx::any::install_default_drivers();
-    let backend = backend_of(url)?;
-    let (writer, reader, committer) = match backend {
+    let now = time::OffsetDateTime::now_utc();
+    match backend_of(url)? {
         Backend::Sqlite => {
-            let sqlite = sqlite::connect(url, options).await?;
-            (sqlite.writer, sqlite.reader, Some(sqlite.committer))
+            let location = sqlite::Location::parse(url)?;
+            Ok(Arc::new(
+                sqlite::SqliteStore::open(location, options, now).await?,
+            ))
         }
         Backend::Postgres => {
+            sqlx::any::install_default_drivers();
             let pool = postgres::connect(url, options).await?;
-            (pool.clone(), pool, None)
+            migrate::run_postgres(&pool).await?;
+            Ok(Arc::new(postgres::PostgresStore::open(pool, now).await?))
         }
-    };
-    migrate::run(&writer, backend).await?;
-    let now = time::OffsetDateTime::now_utc();
-    let store = sql::SqlStore::open(backend, writer, reader, committer, now).await?;
-    Ok(Arc::new(store))
+    }
 }

@@ -1,7 +1,7 @@
 //! Embedded schema migrations, applied once even when several processes start together.
 
 use crate::StoreError;
-use crate::store::Backend;
+use crate::rows::to_ms;
 use sqlx::AnyPool;
 
 /// One numbered schema change.
@@ -23,53 +23,78 @@ const POSTGRES: &[Migration] = &[Migration {
     sql: include_str!("../migrations/postgres/0001_init.sql"),
 }];
 
+const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
+     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+const APPLIED: &str = "SELECT version FROM schema_migrations";
+const RECORD: &str =
+    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)";
+
 /// An arbitrary constant naming snapqris's migration lock among PostgreSQL advisory locks.
 const POSTGRES_MIGRATION_LOCK: i64 = 0x534e_4150_5152;
 
-/// Applies every migration the database lacks, in one transaction that holds the backend's
-/// exclusive lock: a second process starting at the same moment waits, then finds nothing to do.
-pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
-    let (mut tx, migrations) = match backend {
-        // BEGIN IMMEDIATE takes SQLite's write lock up front, before the first read.
-        Backend::Sqlite => (pool.begin_with("BEGIN IMMEDIATE").await?, SQLITE),
-        Backend::Postgres => {
-            let mut tx = pool.begin().await?;
-            // Wrapped so the result column is an integer: `void` has no `Any` type.
-            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
-                .bind(POSTGRES_MIGRATION_LOCK)
-                .execute(&mut *tx)
-                .await?;
-            (tx, POSTGRES)
-        }
-    };
-    sqlx::raw_sql(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (\
-         version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-    )
-    .execute(&mut *tx)
-    .await?;
-    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
-        .fetch_all(&mut *tx)
+fn log_applied(migration: &Migration) {
+    tracing::info!(
+        version = migration.version,
+        name = migration.name,
+        "applied migration"
+    );
+}
+
+/// Applies every PostgreSQL migration the database lacks, in one transaction holding an
+/// advisory lock: a second process starting at the same moment waits, then finds nothing to do.
+pub(crate) async fn run_postgres(pool: &AnyPool) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    // Wrapped so the result column is an integer: `void` has no `Any` type.
+    sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
+        .bind(POSTGRES_MIGRATION_LOCK)
+        .execute(&mut *tx)
         .await?;
-    for migration in migrations {
+    sqlx::raw_sql(CREATE_MIGRATIONS_TABLE)
+        .execute(&mut *tx)
+        .await?;
+    let applied: Vec<i64> = sqlx::query_scalar(APPLIED).fetch_all(&mut *tx).await?;
+    for migration in POSTGRES {
         if applied.contains(&migration.version) {
             continue;
         }
         sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
-        sqlx::query(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-        )
-        .bind(migration.version)
-        .bind(migration.name)
-        .bind(crate::rows::to_ms(time::OffsetDateTime::now_utc()))
-        .execute(&mut *tx)
-        .await?;
-        tracing::info!(
-            version = migration.version,
-            name = migration.name,
-            "applied migration"
-        );
+        sqlx::query(RECORD)
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(to_ms(time::OffsetDateTime::now_utc()))
+            .execute(&mut *tx)
+            .await?;
+        log_applied(migration);
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Applies every SQLite migration the database lacks, in one `BEGIN IMMEDIATE` transaction:
+/// it takes SQLite's write lock before the first read, so a second process waits, then finds
+/// nothing to do.
+pub(crate) fn run_sqlite(connection: &mut rusqlite::Connection) -> Result<(), StoreError> {
+    let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(CREATE_MIGRATIONS_TABLE)?;
+    let applied = tx
+        .prepare(APPLIED)?
+        .query_map([], |row| row.get::<_, i64>(0))?
+        .collect::<Result<Vec<i64>, _>>()?;
+    for migration in SQLITE {
+        if applied.contains(&migration.version) {
+            continue;
+        }
+        tx.execute_batch(migration.sql)?;
+        tx.execute(
+            RECORD,
+            rusqlite::params![
+                migration.version,
+                migration.name,
+                to_ms(time::OffsetDateTime::now_utc())
+            ],
+        )?;
+        log_applied(migration);
+    }
+    tx.commit()?;
     Ok(())
 }

@@ -230,6 +230,17 @@ pub enum Claim {
     AlreadyUsed,
 }
 
+impl Claim {
+    /// The outcome of the claim's `INSERT … ON CONFLICT DO NOTHING`, from the rows it inserted.
+    pub(crate) fn from_rows_inserted(rows: u64) -> Claim {
+        if rows == 1 {
+            Claim::Claimed
+        } else {
+            Claim::AlreadyUsed
+        }
+    }
+}
+
 /// What identifies an `X-EXTERNAL-ID` claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExternalIdKey {
@@ -250,6 +261,18 @@ pub enum ExpireOutcome {
     NotFound,
     /// The QR is static, paid, or already expired.
     InvalidStatus,
+}
+
+impl ExpireOutcome {
+    /// The outcome of the conditional expiry: it changed the row, or the QR exists (but may not
+    /// be expired) or does not.
+    pub(crate) fn from_update(updated: bool, exists: bool) -> ExpireOutcome {
+        match (updated, exists) {
+            (true, _) => ExpireOutcome::Expired,
+            (false, true) => ExpireOutcome::InvalidStatus,
+            (false, false) => ExpireOutcome::NotFound,
+        }
+    }
 }
 
 /// Why a payment could not be recorded.

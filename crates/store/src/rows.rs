@@ -7,6 +7,48 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
+/// Reading typed columns by name, whichever driver produced the row.
+pub(crate) trait Columns {
+    /// A non-null integer column.
+    fn int(&self, column: &str) -> Result<i64, StoreError>;
+    /// A nullable integer column.
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError>;
+    /// A non-null text column.
+    fn text(&self, column: &str) -> Result<String, StoreError>;
+    /// A nullable text column.
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
+}
+
+impl Columns for AnyRow {
+    fn int(&self, column: &str) -> Result<i64, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn int(&self, column: &str) -> Result<i64, StoreError> {
+        Ok(self.get(column)?)
+    }
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.get(column)?)
+    }
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        Ok(self.get(column)?)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.get(column)?)
+    }
+}
+
 pub(crate) fn to_ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
@@ -40,79 +82,76 @@ pub(crate) fn services_from_text(text: &str) -> Result<Vec<ServiceCode>, StoreEr
         .collect()
 }
 
-pub(crate) fn partner_from_row(row: &AnyRow) -> Result<Partner, StoreError> {
-    let mode: String = row.try_get("signature_mode")?;
-    let services: String = row.try_get("services")?;
+pub(crate) fn partner_from_row(row: &impl Columns) -> Result<Partner, StoreError> {
+    let mode = row.text("signature_mode")?;
+    let services = row.text("services")?;
     Ok(Partner {
-        client_id: row.try_get("client_id")?,
-        public_key_pem: row.try_get("public_key_pem")?,
-        client_secret: row.try_get("client_secret")?,
+        client_id: row.text("client_id")?,
+        public_key_pem: row.text("public_key_pem")?,
+        client_secret: row.text("client_secret")?,
         signature_mode: SignatureMode::parse(&mode)
             .ok_or_else(|| StoreError::Corrupt(format!("signature mode {mode:?}")))?,
         services: services_from_text(&services)?,
-        enabled: row.try_get::<i64, _>("enabled")? != 0,
-        created_at: from_ms(row.try_get("created_at")?)?,
+        enabled: row.int("enabled")? != 0,
+        created_at: from_ms(row.int("created_at")?)?,
     })
 }
 
-pub(crate) fn merchant_from_row(row: &AnyRow) -> Result<Merchant, StoreError> {
-    let blacklisted = row.try_get::<i64, _>("blacklisted")? != 0;
+pub(crate) fn merchant_from_row(row: &impl Columns) -> Result<Merchant, StoreError> {
+    let blacklisted = row.int("blacklisted")? != 0;
     let blacklisted = if blacklisted {
         Some(Blacklisting {
-            reason: row.try_get("blacklist_reason")?,
-            since: from_ms(
-                row.try_get::<Option<i64>, _>("blacklisted_at")?
-                    .unwrap_or(0),
-            )?,
+            reason: row.opt_text("blacklist_reason")?,
+            since: from_ms(row.opt_int("blacklisted_at")?.unwrap_or(0))?,
         })
     } else {
         None
     };
     Ok(Merchant {
-        merchant_id: row.try_get("merchant_id")?,
-        client_id: row.try_get("client_id")?,
-        name: row.try_get("name")?,
-        city: row.try_get("city")?,
-        mcc: row.try_get("mcc")?,
-        postal_code: row.try_get("postal_code")?,
-        nmid: row.try_get("nmid")?,
-        criteria: row.try_get("criteria")?,
+        merchant_id: row.text("merchant_id")?,
+        client_id: row.text("client_id")?,
+        name: row.text("name")?,
+        city: row.text("city")?,
+        mcc: row.text("mcc")?,
+        postal_code: row.text("postal_code")?,
+        nmid: row.text("nmid")?,
+        criteria: row.text("criteria")?,
         blacklisted,
-        created_at: from_ms(row.try_get("created_at")?)?,
+        created_at: from_ms(row.int("created_at")?)?,
     })
 }
 
-pub(crate) fn kind_from_row(row: &AnyRow) -> Result<QrKind, StoreError> {
-    let kind: String = row.try_get("kind")?;
+pub(crate) fn kind_from_row(row: &impl Columns) -> Result<QrKind, StoreError> {
+    let kind = row.text("kind")?;
     QrKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("QR kind {kind:?}")))
 }
 
-pub(crate) fn qr_from_row(row: &AnyRow) -> Result<QrCode, StoreError> {
+pub(crate) fn qr_from_row(row: &impl Columns) -> Result<QrCode, StoreError> {
     Ok(QrCode {
-        id_qr: row.try_get("id_qr")?,
-        merchant_id: row.try_get("merchant_id")?,
-        client_id: row.try_get("client_id")?,
-        partner_reference_no: row.try_get("partner_reference_no")?,
+        id_qr: row.int("id_qr")?,
+        merchant_id: row.text("merchant_id")?,
+        client_id: row.text("client_id")?,
+        partner_reference_no: row.text("partner_reference_no")?,
         kind: kind_from_row(row)?,
-        amount_sen: row.try_get("amount_sen")?,
-        terminal_id: row.try_get("terminal_id")?,
-        generated_at: from_ms(row.try_get("generated_at")?)?,
-        expires_at: from_ms_opt(row.try_get("expires_at")?)?,
-        cancelled_at: from_ms_opt(row.try_get("cancelled_at")?)?,
-        qr_content: row.try_get("qr_content")?,
-        paid_at: from_ms_opt(row.try_get("paid_at")?)?,
-        paid_amount_sen: row.try_get("paid_amount_sen")?,
-        payment_count: row.try_get("payment_count")?,
+        amount_sen: row.opt_int("amount_sen")?,
+        terminal_id: row.opt_text("terminal_id")?,
+        generated_at: from_ms(row.int("generated_at")?)?,
+        expires_at: from_ms_opt(row.opt_int("expires_at")?)?,
+        cancelled_at: from_ms_opt(row.opt_int("cancelled_at")?)?,
+        qr_content: row.text("qr_content")?,
+        paid_at: from_ms_opt(row.opt_int("paid_at")?)?,
+        paid_amount_sen: row.opt_int("paid_amount_sen")?,
+        payment_count: row.int("payment_count")?,
     })
 }
 
-pub(crate) fn summary_from_row(row: &AnyRow) -> Result<QrSummary, StoreError> {
+pub(crate) fn summary_from_row(row: &impl Columns) -> Result<QrSummary, StoreError> {
     Ok(QrSummary {
-        id_qr: row.try_get("id_qr")?,
+        id_qr: row.int("id_qr")?,
         kind: kind_from_row(row)?,
-        generated_at: from_ms(row.try_get("generated_at")?)?,
-        expires_at: from_ms_opt(row.try_get("expires_at")?)?,
-        amount_sen: row.try_get("amount_sen")?,
+        generated_at: from_ms(row.int("generated_at")?)?,
+        expires_at: from_ms_opt(row.opt_int("expires_at")?)?,
+        amount_sen: row.opt_int("amount_sen")?,
     })
 }
 

@@ -1,4 +1,8 @@
-//! PostgreSQL connection set-up: one pool for reads and writes.
+//! The PostgreSQL store: one pool for reads and writes, shared by any number of nodes.
+
+mod store;
+
+pub(crate) use store::PostgresStore;
 
 use crate::{StoreError, StoreOptions};
 use sqlx::AnyPool;

@@ -1,0 +1,425 @@
+//! [`PostgresStore`]: the store over a PostgreSQL pool, through sqlx's `Any` driver.
+//!
+//! PostgreSQL takes concurrent writers and groups commits itself, so every call simply runs
+//! its statement on the pool; the statements are shared with SQLite (`queries.rs`).
+
+use crate::ids::QrIdGenerator;
+use crate::model::{
+    Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner,
+    PaymentRefusal, QrCode,
+};
+use crate::payment::{self, PaymentUpdate};
+use crate::queries as q;
+use crate::rows::{
+    merchant_from_row, partner_from_row, qr_from_row, require_one, services_to_text,
+    summary_from_row, to_ms,
+};
+use crate::store::{Backend, PoolUsage, QrStream, Store};
+use crate::{Constraint, Entity, StoreError};
+use futures_util::TryStreamExt;
+use snapqris_protocol::JakartaDate;
+use sqlx::AnyPool;
+use time::OffsetDateTime;
+
+/// The store over one PostgreSQL pool.
+#[derive(Debug)]
+pub(crate) struct PostgresStore {
+    pool: AnyPool,
+    ids: QrIdGenerator,
+}
+
+impl PostgresStore {
+    /// Wraps a migrated pool and registers this process as a node for `id_qr` generation.
+    pub(crate) async fn open(pool: AnyPool, now: OffsetDateTime) -> Result<Self, StoreError> {
+        let node: i64 = sqlx::query_scalar(q::NODE_REGISTER)
+            .bind(to_ms(now))
+            .fetch_one(&pool)
+            .await?;
+        Ok(PostgresStore {
+            pool,
+            ids: QrIdGenerator::new(node),
+        })
+    }
+
+    async fn update_partner(
+        &self,
+        sql: &'static str,
+        client_id: &str,
+        value: String,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(sql)
+            .bind(value)
+            .bind(to_ms(now))
+            .bind(client_id.to_owned())
+            .execute(&self.pool)
+            .await?;
+        require_one(done.rows_affected(), Entity::Partner)
+    }
+
+    async fn qr_where(
+        &self,
+        sql: &'static str,
+        merchant_id: &str,
+        key: impl for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'static,
+    ) -> Result<Option<QrCode>, StoreError> {
+        let row = sqlx::query(sql)
+            .bind(merchant_id.to_owned())
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(qr_from_row).transpose()
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn pool_usage(&self) -> Vec<PoolUsage> {
+        vec![PoolUsage {
+            name: "shared",
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }]
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+        sqlx::query(q::SECRET_OFFER)
+            .bind(name.to_owned())
+            .bind(candidate.to_vec())
+            .execute(&self.pool)
+            .await?;
+        let value: Vec<u8> = sqlx::query_scalar(q::SECRET_GET)
+            .bind(name.to_owned())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(value)
+    }
+
+    fn next_qr_id(&self, now: OffsetDateTime) -> i64 {
+        self.ids.next(now)
+    }
+
+    async fn add_partner(
+        &self,
+        partner: &NewPartner,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let result = sqlx::query(q::PARTNER_INSERT)
+            .bind(partner.client_id.as_str().to_owned())
+            .bind(partner.public_key_pem.clone())
+            .bind(partner.client_secret.clone())
+            .bind(partner.signature_mode.as_str())
+            .bind(services_to_text(&partner.services))
+            .bind(to_ms(now))
+            .execute(&self.pool)
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if StoreError::is_unique_violation(&e) => {
+                Err(StoreError::Conflict(Constraint::ClientId))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn partner(&self, client_id: &str) -> Result<Option<Partner>, StoreError> {
+        let row = sqlx::query(q::PARTNER_GET)
+            .bind(client_id.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(partner_from_row).transpose()
+    }
+
+    async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
+        let rows = sqlx::query(q::PARTNER_ALL).fetch_all(&self.pool).await?;
+        rows.iter().map(partner_from_row).collect()
+    }
+
+    async fn set_partner_enabled(
+        &self,
+        client_id: &str,
+        enabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(q::PARTNER_SET_ENABLED)
+            .bind(i64::from(enabled))
+            .bind(to_ms(now))
+            .bind(client_id.to_owned())
+            .execute(&self.pool)
+            .await?;
+        require_one(done.rows_affected(), Entity::Partner)
+    }
+
+    async fn set_partner_key(
+        &self,
+        client_id: &str,
+        public_key_pem: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let value = public_key_pem.to_owned();
+        self.update_partner(q::PARTNER_SET_KEY, client_id, value, now)
+            .await
+    }
+
+    async fn set_partner_secret(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let value = client_secret.to_owned();
+        self.update_partner(q::PARTNER_SET_SECRET, client_id, value, now)
+            .await
+    }
+
+    async fn add_merchant(
+        &self,
+        merchant: &NewMerchant,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let result = sqlx::query(q::MERCHANT_INSERT)
+            .bind(merchant.merchant_id.as_str().to_owned())
+            .bind(merchant.client_id.as_str().to_owned())
+            .bind(merchant.name.clone())
+            .bind(merchant.city.clone())
+            .bind(merchant.mcc.clone())
+            .bind(merchant.postal_code.clone())
+            .bind(merchant.nmid.clone())
+            .bind(merchant.criteria.clone())
+            .bind(to_ms(now))
+            .execute(&self.pool)
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if StoreError::is_unique_violation(&e) => {
+                Err(StoreError::Conflict(Constraint::MerchantId))
+            }
+            Err(e) if StoreError::is_foreign_key_violation(&e) => {
+                Err(StoreError::NotFound(Entity::Partner))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn merchant(&self, merchant_id: &str) -> Result<Option<Merchant>, StoreError> {
+        let row = sqlx::query(q::MERCHANT_GET)
+            .bind(merchant_id.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(merchant_from_row).transpose()
+    }
+
+    async fn merchants(&self, client_id: Option<&str>) -> Result<Vec<Merchant>, StoreError> {
+        let query = match client_id {
+            Some(client_id) => sqlx::query(q::MERCHANT_OF_PARTNER).bind(client_id.to_owned()),
+            None => sqlx::query(q::MERCHANT_ALL),
+        };
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(merchant_from_row).collect()
+    }
+
+    async fn set_merchant_blacklist(
+        &self,
+        merchant_id: &str,
+        blacklist: Option<Option<&str>>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (flag, reason, since) = match blacklist {
+            Some(reason) => (1_i64, reason.map(str::to_owned), Some(to_ms(now))),
+            None => (0, None, None),
+        };
+        let done = sqlx::query(q::MERCHANT_SET_BLACKLIST)
+            .bind(flag)
+            .bind(reason)
+            .bind(since)
+            .bind(to_ms(now))
+            .bind(merchant_id.to_owned())
+            .execute(&self.pool)
+            .await?;
+        require_one(done.rows_affected(), Entity::Merchant)
+    }
+
+    async fn claim_external_id(
+        &self,
+        key: &ExternalIdKey,
+        now: OffsetDateTime,
+    ) -> Result<Claim, StoreError> {
+        let done = sqlx::query(q::CLAIM)
+            .bind(key.client_id.as_str().to_owned())
+            .bind(key.day.to_string())
+            .bind(key.external_id.as_str().to_owned())
+            .bind(to_ms(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(Claim::from_rows_inserted(done.rows_affected()))
+    }
+
+    async fn release_external_id(&self, key: &ExternalIdKey) -> Result<(), StoreError> {
+        sqlx::query(q::CLAIM_RELEASE)
+            .bind(key.client_id.as_str().to_owned())
+            .bind(key.day.to_string())
+            .bind(key.external_id.as_str().to_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn purge_external_ids(&self, before: JakartaDate) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let done = sqlx::query(q::CLAIM_PURGE_BATCH)
+                .bind(before.to_string())
+                .bind(q::PURGE_BATCH)
+                .execute(&self.pool)
+                .await?;
+            total += done.rows_affected();
+            if done.rows_affected() < q::PURGE_BATCH as u64 {
+                return Ok(total);
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    async fn insert_qr(&self, qr: &NewQr) -> Result<(), StoreError> {
+        let result = sqlx::query(q::QR_INSERT)
+            .bind(qr.id_qr)
+            .bind(qr.merchant_id.as_str().to_owned())
+            .bind(qr.client_id.as_str().to_owned())
+            .bind(qr.partner_reference_no.clone())
+            .bind(qr.kind.as_str())
+            .bind(qr.amount_sen)
+            .bind(qr.terminal_id.clone())
+            .bind(to_ms(qr.generated_at))
+            .bind(JakartaDate::of_instant(qr.generated_at).to_string())
+            .bind(qr.expires_at.map(to_ms))
+            .bind(qr.qr_content.clone())
+            .execute(&self.pool)
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(db))
+                if db.is_unique_violation()
+                    && db.constraint() == Some("qr_codes_partner_reference") =>
+            {
+                Err(StoreError::Conflict(Constraint::PartnerReferenceNo))
+            }
+            Err(e) if StoreError::is_foreign_key_violation(&e) => {
+                Err(StoreError::NotFound(Entity::Merchant))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn list_day(&self, merchant_id: &str, day: JakartaDate) -> QrStream {
+        let pool = self.pool.clone();
+        let merchant_id = merchant_id.to_owned();
+        let day = day.to_string();
+        // A bounded channel between the query and the HTTP body: however many rows the day
+        // holds, at most this many sit in memory while the client reads.
+        let (sender, receiver) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(async move {
+            let mut rows = sqlx::query(q::QR_LIST_DAY)
+                .bind(merchant_id)
+                .bind(day)
+                .fetch(&pool);
+            loop {
+                let item = match rows.try_next().await {
+                    Ok(Some(row)) => summary_from_row(&row),
+                    Ok(None) => break,
+                    Err(e) => Err(e.into()),
+                };
+                let failed = item.is_err();
+                if sender.send(item).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Box::pin(futures_util::stream::unfold(
+            receiver,
+            |mut receiver| async move { receiver.recv().await.map(|item| (item, receiver)) },
+        ))
+    }
+
+    async fn qr_by_id(&self, merchant_id: &str, id_qr: i64) -> Result<Option<QrCode>, StoreError> {
+        self.qr_where(q::QR_BY_ID, merchant_id, id_qr).await
+    }
+
+    async fn qr_by_partner_reference(
+        &self,
+        merchant_id: &str,
+        partner_reference_no: &str,
+    ) -> Result<Option<QrCode>, StoreError> {
+        let reference = partner_reference_no.to_owned();
+        self.qr_where(q::QR_BY_REFERENCE, merchant_id, reference)
+            .await
+    }
+
+    async fn qr(&self, id_qr: i64) -> Result<Option<QrCode>, StoreError> {
+        let row = sqlx::query(q::QR_ANY_BY_ID)
+            .bind(id_qr)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(qr_from_row).transpose()
+    }
+
+    async fn expire_qr(
+        &self,
+        merchant_id: &str,
+        id_qr: i64,
+        now: OffsetDateTime,
+    ) -> Result<ExpireOutcome, StoreError> {
+        let done = sqlx::query(q::QR_EXPIRE)
+            .bind(to_ms(now))
+            .bind(merchant_id.to_owned())
+            .bind(id_qr)
+            .execute(&self.pool)
+            .await?;
+        let updated = done.rows_affected() == 1;
+        let exists = updated || self.qr_by_id(merchant_id, id_qr).await?.is_some();
+        Ok(ExpireOutcome::from_update(updated, exists))
+    }
+
+    async fn record_payment(
+        &self,
+        id_qr: i64,
+        amount_sen: Option<i64>,
+        now: OffsetDateTime,
+    ) -> Result<Result<QrCode, PaymentRefusal>, StoreError> {
+        let Some(qr) = self.qr(id_qr).await? else {
+            return Ok(Err(PaymentRefusal::NotFound));
+        };
+        let done = match payment::plan(&qr, amount_sen) {
+            Err(refusal) => return Ok(Err(refusal)),
+            Ok(PaymentUpdate::Dynamic) => {
+                sqlx::query(q::QR_PAY_DYNAMIC)
+                    .bind(to_ms(now))
+                    .bind(id_qr)
+                    .execute(&self.pool)
+                    .await?
+            }
+            Ok(PaymentUpdate::Static { amount_sen }) => {
+                sqlx::query(q::QR_PAY_STATIC)
+                    .bind(to_ms(now))
+                    .bind(amount_sen)
+                    .bind(id_qr)
+                    .execute(&self.pool)
+                    .await?
+            }
+        };
+        let after = self
+            .qr(id_qr)
+            .await?
+            .ok_or(StoreError::NotFound(Entity::Qr))?;
+        Ok(payment::outcome(done.rows_affected() == 1, after))
+    }
+}
