@@ -13,14 +13,44 @@ pub const JAKARTA: UtcOffset = time::macros::offset!(+7);
 /// `2024-05-15 14:20:49`: `t` in Jakarta local time, whole seconds (truncated). The form of
 /// `generate_time` and `expired_date` in the generate-list answer.
 pub fn format_jakarta_local(t: OffsetDateTime) -> String {
-    let t = t.to_offset(JAKARTA);
-    format!(
-        "{} {:02}:{:02}:{:02}",
-        DateFace(t.date()),
+    let mut text = String::with_capacity(19);
+    push_jakarta_local(&mut text, t);
+    text
+}
+
+/// Appends [`format_jakarta_local`]'s text to `out`, without the formatting machinery (the
+/// generate-list answer writes two per item).
+pub fn push_jakarta_local(out: &mut String, t: OffsetDateTime) {
+    let Some(t) = t.checked_to_offset(JAKARTA) else {
+        // Past the end of the calendar `time` knows: shown as it is rather than panicking.
+        out.push_str(&t.to_string());
+        return;
+    };
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        let (hour, minute, second) = t.to_hms();
+        out.push_str(&format!(
+            "{} {hour:02}:{minute:02}:{second:02}",
+            DateFace(t.date())
+        ));
+        return;
+    }
+    let year = year as u32;
+    let fields = [
+        (year / 100) as u8,
+        (year % 100) as u8,
+        u8::from(t.month()),
+        t.day(),
         t.hour(),
         t.minute(),
-        t.second()
-    )
+        t.second(),
+    ];
+    let separators = ["", "", "-", "-", " ", ":", ":"];
+    for (value, separator) in fields.into_iter().zip(separators) {
+        out.push_str(separator);
+        out.push(char::from(b'0' + value / 10));
+        out.push(char::from(b'0' + value % 10));
+    }
 }
 
 /// `2024-05-15T14:20:49+07:00`: `t` as RFC 3339 in +07:00, whole seconds (truncated).
@@ -216,5 +246,34 @@ mod tests {
         let t = datetime!(2024-05-15 07:20:49.999 UTC);
         assert_eq!(format_jakarta_local(t), "2024-05-15 14:20:49");
         assert_eq!(format_rfc3339_jakarta(t), "2024-05-15T14:20:49+07:00");
+    }
+
+    #[test]
+    fn the_digit_writer_agrees_with_the_formatter_on_every_kind_of_instant() {
+        let reference = |t: OffsetDateTime| {
+            let t = t.to_offset(JAKARTA);
+            let (hour, minute, second) = t.to_hms();
+            format!("{} {hour:02}:{minute:02}:{second:02}", DateFace(t.date()))
+        };
+        let mut instants = vec![
+            datetime!(0000-01-01 00:00 +07:00),
+            datetime!(0009-09-09 09:09:09 UTC),
+            datetime!(1999-12-31 16:59:59 UTC),
+            datetime!(2024-02-29 23:59:59.999 +07:00),
+            datetime!(9999-12-31 16:59:59 UTC),
+            // Outside four-digit years: the fallback path.
+            datetime!(-0001-06-01 00:00 UTC),
+        ];
+        // One instant every 997,001 seconds from 1970 to 2100: every field takes many values.
+        let mut t = datetime!(1970-01-01 00:00 UTC);
+        while t.year() < 2100 {
+            instants.push(t);
+            t += time::Duration::seconds(997_001);
+        }
+        for t in instants {
+            assert_eq!(format_jakarta_local(t), reference(t), "{t}");
+        }
+        // Jakarta's clock would leave the calendar: no panic.
+        assert!(!format_jakarta_local(datetime!(9999-12-31 17:00 UTC)).is_empty());
     }
 }

@@ -63,7 +63,9 @@ pub use fields::{
     ChannelId, ClientId, ExternalId, FieldError, FieldErrorKind, Mcc, MerchantCity, MerchantId,
     MerchantName, PartnerReferenceNo, PostalCode, TerminalId,
 };
-pub use jakarta::{JAKARTA, JakartaDate, format_jakarta_local, format_rfc3339_jakarta};
+pub use jakarta::{
+    JAKARTA, JakartaDate, format_jakarta_local, format_rfc3339_jakarta, push_jakarta_local,
+};
 pub use keys::{KeyError, MAX_RSA_BITS, MIN_RSA_BITS, RsaPrivateKey, RsaPublicKey};
 pub use signature::{
     SignatureError, SignedRequest, TransactionSigner, TransactionVerifier, hmac_sha512_base64,

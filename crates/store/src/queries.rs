@@ -56,15 +56,18 @@ pub(crate) const QR_ANY_BY_ID: &str = "SELECT * FROM qr_codes WHERE id_qr = $1";
 pub(crate) const QR_LIST_DAY: &str = "SELECT id_qr, kind, generated_at, expires_at, amount_sen \
      FROM qr_codes WHERE merchant_id = $1 AND jakarta_date = $2 \
      ORDER BY generated_at DESC, id_qr DESC";
-/// The first page of a merchant-day (`$3` rows at most).
+/// Rows per page of a merchant-day (the `LIMIT` below, written out: SQLite re-plans a statement
+/// on every new value bound to a parameter its plan depends on).
+pub(crate) const LIST_PAGE: usize = 256;
+/// The first page of a merchant-day.
 pub(crate) const QR_LIST_DAY_FIRST: &str = "SELECT id_qr, kind, generated_at, expires_at, \
      amount_sen FROM qr_codes WHERE merchant_id = $1 AND jakarta_date = $2 \
-     ORDER BY generated_at DESC, id_qr DESC LIMIT $3";
+     ORDER BY generated_at DESC, id_qr DESC LIMIT 256";
 /// The page after the item (`generated_at` `$3`, `id_qr` `$4`); a seek on the same index.
 pub(crate) const QR_LIST_DAY_AFTER: &str = "SELECT id_qr, kind, generated_at, expires_at, \
      amount_sen FROM qr_codes WHERE merchant_id = $1 AND jakarta_date = $2 \
      AND generated_at <= $3 AND (generated_at < $3 OR id_qr < $4) \
-     ORDER BY generated_at DESC, id_qr DESC LIMIT $5";
+     ORDER BY generated_at DESC, id_qr DESC LIMIT 256";
 /// The conditions live in the UPDATE, so two racing expiries cannot both succeed.
 pub(crate) const QR_EXPIRE: &str = "UPDATE qr_codes SET expires_at = $1, cancelled_at = $1 \
      WHERE merchant_id = $2 AND id_qr = $3 AND kind = 'dynamic' AND payment_count = 0 \
@@ -77,3 +80,15 @@ pub(crate) const QR_PAY_STATIC: &str = "UPDATE qr_codes SET paid_at = $1, paid_a
 
 /// Rows per purge statement.
 pub(crate) const PURGE_BATCH: i64 = 1000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_pages_are_list_page_long() {
+        let limit = format!("LIMIT {LIST_PAGE}");
+        assert!(QR_LIST_DAY_FIRST.ends_with(&limit));
+        assert!(QR_LIST_DAY_AFTER.ends_with(&limit));
+    }
+}

@@ -14,8 +14,7 @@ use axum::http::{Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use serde_json::Value;
-use snapqris_protocol::{Amount, JakartaDate, MerchantId, ServiceCode, format_jakarta_local};
+use snapqris_protocol::{Amount, JakartaDate, MerchantId, ServiceCode, push_jakarta_local};
 use snapqris_store::{QrSummary, StoreError};
 
 const SERVICE: ServiceCode = ServiceCode::GenerateList;
@@ -23,6 +22,9 @@ const SUCCESS_CODE: &str = "2009000";
 
 /// Items per written chunk: fewer, larger writes than one per QR.
 const ITEMS_PER_CHUNK: usize = 64;
+
+/// Room for one item's JSON (a dynamic one is 128 bytes).
+const ITEM_BYTES: usize = 136;
 
 /// `POST /v1.0/qr/qr-generate-list`.
 pub(crate) async fn generate_list(
@@ -56,9 +58,10 @@ async fn list(state: AppState, request: SnapRequest, caller: Caller) -> Result<R
         .list_day(body.merchant_id.as_str(), body.day);
     // Read up to one chunk first: a typical day fits, and goes out as one write with a
     // Content-Length; only longer days are streamed (chunked), in bounded memory.
-    let mut head = format!(
-        "{{\"responseCode\":\"{SUCCESS_CODE}\",\"responseMessage\":\"Successful\",\"dataDetail\":["
-    );
+    let mut head = String::with_capacity(ITEMS_PER_CHUNK * ITEM_BYTES);
+    head.push_str("{\"responseCode\":\"");
+    head.push_str(SUCCESS_CODE);
+    head.push_str("\",\"responseMessage\":\"Successful\",\"dataDetail\":[");
     let mut count = 0;
     let mut exhausted = false;
     while count < ITEMS_PER_CHUNK {
@@ -67,7 +70,7 @@ async fn list(state: AppState, request: SnapRequest, caller: Caller) -> Result<R
                 if count > 0 {
                     head.push(',');
                 }
-                head.push_str(&item_json(&item?));
+                push_item_json(&mut head, &item?);
                 count += 1;
             }
             None => {
@@ -84,12 +87,12 @@ async fn list(state: AppState, request: SnapRequest, caller: Caller) -> Result<R
         Body::from(head)
     } else {
         let items = rows.ready_chunks(ITEMS_PER_CHUNK).map(|chunk| {
-            let mut text = String::with_capacity(chunk.len() * 128);
+            let mut text = String::with_capacity(chunk.len() * ITEM_BYTES);
             for item in chunk {
                 let item =
                     item.inspect_err(|e| tracing::error!(error = ?e, "list stream failed"))?;
                 text.push(',');
-                text.push_str(&item_json(&item));
+                push_item_json(&mut text, &item);
             }
             Ok::<_, StoreError>(Bytes::from(text))
         });
@@ -112,33 +115,79 @@ async fn list(state: AppState, request: SnapRequest, caller: Caller) -> Result<R
     Ok(response)
 }
 
-/// One `dataDetail` item, in the seed example's field names and order (CONTRACT §5).
-fn item_json(item: &QrSummary) -> String {
-    let mut object = serde_json::Map::with_capacity(5);
-    object.insert("id_qr".into(), item.id_qr.to_string().into());
-    object.insert("type".into(), item.kind.as_str().into());
-    object.insert(
-        "generate_time".into(),
-        format_jakarta_local(item.generated_at).into(),
-    );
-    object.insert(
-        "expired_date".into(),
-        item.expires_at.map(format_jakarta_local).into(),
-    );
-    object.insert(
-        "amount".into(),
-        item.amount_sen
-            .map(|sen| Amount::from_sen(sen).to_string())
-            .into(),
-    );
-    Value::Object(object).to_string()
+/// Appends one `dataDetail` item, in the seed example's field names and order (CONTRACT §5).
+/// Written by hand: every value is digits, a fixed word or a formatted time, so nothing needs
+/// escaping, and a list of thousands of items builds no intermediate JSON values.
+fn push_item_json(out: &mut String, item: &QrSummary) {
+    out.push_str("{\"id_qr\":\"");
+    push_integer(out, item.id_qr);
+    out.push_str("\",\"type\":\"");
+    out.push_str(item.kind.as_str());
+    out.push_str("\",\"generate_time\":\"");
+    push_jakarta_local(out, item.generated_at);
+    out.push_str("\",\"expired_date\":");
+    match item.expires_at {
+        Some(expires_at) => {
+            out.push('"');
+            push_jakarta_local(out, expires_at);
+            out.push('"');
+        }
+        None => out.push_str("null"),
+    }
+    out.push_str(",\"amount\":");
+    match item.amount_sen {
+        Some(sen) => {
+            out.push('"');
+            out.push_str(&Amount::from_sen(sen).to_string());
+            out.push('"');
+        }
+        None => out.push_str("null"),
+    }
+    out.push('}');
+}
+
+/// Appends `value` in decimal.
+fn push_integer(out: &mut String, value: i64) {
+    if value < 0 {
+        out.push('-');
+    }
+    let mut magnitude = value.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (magnitude % 10) as u8;
+        magnitude /= 10;
+        if magnitude == 0 {
+            break;
+        }
+    }
+    out.extend(digits[start..].iter().map(|&digit| char::from(digit)));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
     use snapqris_store::QrKind;
     use time::macros::datetime;
+
+    fn item_json(item: &QrSummary) -> String {
+        let mut text = String::new();
+        push_item_json(&mut text, item);
+        // Whatever the writer produces must be valid JSON.
+        serde_json::from_str::<Value>(&text).expect("valid JSON");
+        text
+    }
+
+    #[test]
+    fn integers_are_written_in_decimal() {
+        for value in [0, 7, 10, 10092081, i64::MAX, -1, i64::MIN] {
+            let mut text = String::new();
+            push_integer(&mut text, value);
+            assert_eq!(text, value.to_string());
+        }
+    }
 
     #[test]
     fn a_dynamic_item_uses_jakarta_local_times_and_two_decimals() {

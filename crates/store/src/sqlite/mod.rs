@@ -9,6 +9,7 @@
 //!   waiting (claims and QR inserts of concurrent requests), runs them in one
 //!   `BEGIN IMMEDIATE … COMMIT` and only then answers each caller (group commit).
 
+mod checkpointer;
 mod readers;
 mod store;
 mod writer;
@@ -22,6 +23,17 @@ use std::time::Duration;
 
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads map the database file instead of copying pages out of it with `pread`: a reader's
+/// page cache starts empty after every commit of the writer, so this is most of its reads.
+const MMAP: &str = "PRAGMA mmap_size = 1073741824;";
+
+/// WAL pages after which the writer checkpoints by itself: only a backstop (~400 MB) should the
+/// checkpointer thread fall behind (`checkpointer.rs`).
+const WAL_AUTOCHECKPOINT: u32 = 100_000;
+
+/// Bytes the WAL file is cut back to when it starts over (it stays allocated up to this).
+const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// Prepared statements each connection keeps.
 const STATEMENT_CACHE: usize = 32;
@@ -75,10 +87,15 @@ impl Location {
 
     /// Opens a connection that only reads (the writer has set the file up already).
     fn open_reader(&self) -> Result<Connection, StoreError> {
-        let connection =
-            self.connect(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        connection.execute_batch("PRAGMA query_only = ON")?;
+        let connection = self.open_reader_writer()?;
+        connection.execute_batch(&format!("PRAGMA query_only = ON; {MMAP}"))?;
         Ok(connection)
+    }
+
+    /// Opens a connection that may write, without changing the file's settings (the
+    /// checkpointer's).
+    fn open_reader_writer(&self) -> Result<Connection, StoreError> {
+        self.connect(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
     }
 
     /// Opens the write connection (creating the file if allowed) and puts it in WAL mode at
@@ -98,7 +115,8 @@ impl Location {
         };
         connection.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
-             PRAGMA foreign_keys = ON;"
+             PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}; \
+             PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}; {MMAP}"
         ))?;
         Ok(connection)
     }

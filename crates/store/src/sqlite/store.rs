@@ -1,6 +1,7 @@
 //! [`SqliteStore`]: reads in place on pooled connections, writes through the writer thread.
 
 use super::Location;
+use super::checkpointer::Checkpointer;
 use super::readers::{KEPT_IDLE, Readers};
 use super::writer::Writer;
 use crate::error::{SqliteConstraintKind, sqlite_constraint};
@@ -22,13 +23,12 @@ use snapqris_protocol::JakartaDate;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-/// Generate List items read per page; a typical day is one page.
-const LIST_PAGE: usize = 256;
 
 /// The SQLite store of one process.
 #[derive(Debug)]
 pub(crate) struct SqliteStore {
     writer: Writer,
+    _checkpointer: Checkpointer,
     readers: Arc<Readers>,
     ids: QrIdGenerator,
 }
@@ -57,6 +57,7 @@ impl SqliteStore {
         .map_err(|e| StoreError::backend(format!("opening the database failed: {e}")))??;
         Ok(SqliteStore {
             writer: Writer::start(connection)?,
+            _checkpointer: Checkpointer::start(&location)?,
             readers: Arc::new(Readers::new(location)),
             ids: QrIdGenerator::new(node),
         })
@@ -126,18 +127,17 @@ fn list_page(
     day: &str,
     after: Option<(i64, i64)>,
 ) -> Result<Vec<QrSummary>, StoreError> {
-    let limit = LIST_PAGE as i64;
     match after {
         None => read_all(
             connection,
             q::QR_LIST_DAY_FIRST,
-            params![merchant_id, day, limit],
+            params![merchant_id, day],
             |row| summary_from_row(row),
         ),
         Some((generated_ms, id_qr)) => read_all(
             connection,
             q::QR_LIST_DAY_AFTER,
-            params![merchant_id, day, generated_ms, id_qr, limit],
+            params![merchant_id, day, generated_ms, id_qr],
             |row| summary_from_row(row),
         ),
     }
@@ -442,7 +442,7 @@ impl Store for SqliteStore {
                 let (items, next) = match page {
                     Ok(items) => {
                         let next = match items.last() {
-                            Some(last) if items.len() == LIST_PAGE => {
+                            Some(last) if items.len() == q::LIST_PAGE => {
                                 Some(Some((to_ms(last.generated_at), last.id_qr)))
                             }
                             _ => None,
