@@ -28,9 +28,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// page cache starts empty after every commit of the writer, so this is most of its reads.
 const MMAP: &str = "PRAGMA mmap_size = 1073741824;";
 
-/// WAL pages after which the writer checkpoints by itself: only a backstop (~400 MB) should the
-/// checkpointer thread fall behind (`checkpointer.rs`).
-const WAL_AUTOCHECKPOINT: u32 = 100_000;
+/// WAL pages after which the writer checkpoints by itself (SQLite's default is 1,000): by then
+/// the checkpointer thread has copied nearly all of them (`checkpointer.rs`), and this
+/// checkpoint lets the WAL start over, so it stays around 16 MB.
+const WAL_AUTOCHECKPOINT: u32 = 4000;
 
 /// Bytes the WAL file is cut back to when it starts over (it stays allocated up to this).
 const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
