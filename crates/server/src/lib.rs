@@ -20,6 +20,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod claim;
 mod clock;
 mod config;
 mod directory;

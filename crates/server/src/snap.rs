@@ -1,6 +1,7 @@
 //! The SNAP request pipeline shared by the transaction services: body limit, headers, token,
 //! timestamp, signature and the `X-EXTERNAL-ID` claim, in CONTRACT §4.2's order.
 
+use crate::claim::ClaimTicket;
 use crate::directory::PartnerEntry;
 use crate::error::ApiError;
 use crate::rate_limit;
@@ -14,7 +15,7 @@ use snapqris_protocol::{
     ChannelId, ClientId, ExternalId, JakartaDate, ServiceCode, TransactionVerifier, XTimestamp,
     verify_transaction,
 };
-use snapqris_store::{Claim, ExternalIdKey, SignatureMode};
+use snapqris_store::{ExternalIdKey, SignatureMode};
 use std::future::Future;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -27,11 +28,13 @@ pub(crate) struct SnapRequest {
     pub(crate) received_at: OffsetDateTime,
 }
 
-/// A partner whose token and signature verified, and who now holds the `X-EXTERNAL-ID`.
+/// A partner whose token and signature verified.
 pub(crate) struct Caller {
     pub(crate) partner: Arc<PartnerEntry>,
     /// The partner's client id, as parsed from `X-PARTNER-ID`.
     pub(crate) client_id: ClientId,
+    /// The request's `X-EXTERNAL-ID` claim: made already, or to be made by the handler.
+    pub(crate) claim: ClaimTicket,
 }
 
 /// The value of a header that must appear at most once; `Err` when repeated or not text.
@@ -133,12 +136,8 @@ fn transaction_headers<'a>(
     })
 }
 
-/// Checks everything up to and including the `X-EXTERNAL-ID` claim (CONTRACT §4.2).
-async fn authenticate(
-    state: &AppState,
-    request: &SnapRequest,
-    claimed: &mut Option<ExternalIdKey>,
-) -> Result<Caller, ApiError> {
+/// Checks everything up to the `X-EXTERNAL-ID` claim (CONTRACT §4.2).
+async fn authenticate(state: &AppState, request: &SnapRequest) -> Result<Caller, ApiError> {
     let inner = &state.inner;
     // CONTRACT §4.2: the rate limit comes first, before anything can be claimed.
     let partner_header = request.parts.headers.get("x-partner-id");
@@ -198,23 +197,10 @@ async fn authenticate(
         day: JakartaDate::of_instant(request.received_at),
         external_id: headers.external_id,
     };
-    match inner
-        .store
-        .claim_external_id(&key, request.received_at)
-        .await?
-    {
-        Claim::Claimed => {
-            crate::metrics::record_claim("claimed");
-            *claimed = Some(key);
-        }
-        Claim::AlreadyUsed => {
-            crate::metrics::record_claim("reused");
-            return Err(ApiError::ExternalIdReused);
-        }
-    }
     Ok(Caller {
         partner,
         client_id: headers.partner_id,
+        claim: ClaimTicket::new(key, request.received_at),
     })
 }
 
@@ -223,11 +209,21 @@ pub(crate) fn window(state: &AppState) -> time::Duration {
     time::Duration::try_from(state.inner.config.timestamp_window).unwrap_or(time::Duration::MAX)
 }
 
+/// Where a transaction service's `X-EXTERNAL-ID` is claimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClaimBy {
+    /// By the pipeline, right after the signature verifies.
+    Pipeline,
+    /// By the handler, together with its own store work ([`ClaimTicket`]).
+    Handler,
+}
+
 /// Runs one transaction service: reads and authenticates the request, then `handler`, within
 /// `request-timeout`; gives the `X-EXTERNAL-ID` back when the server fails (5xx).
 pub(crate) async fn run_transaction<F, Fut>(
     state: AppState,
     service: ServiceCode,
+    claim_by: ClaimBy,
     request: Request<Body>,
     handler: F,
 ) -> Response
@@ -235,10 +231,14 @@ where
     F: FnOnce(AppState, SnapRequest, Caller) -> Fut,
     Fut: Future<Output = Result<Response, ApiError>>,
 {
-    let mut claimed = None;
+    let mut ticket = None;
     let work = async {
         let request = read_request(&state, request).await?;
-        let caller = authenticate(&state, &request, &mut claimed).await?;
+        let caller = authenticate(&state, &request).await?;
+        ticket = Some(caller.claim.clone());
+        if claim_by == ClaimBy::Pipeline {
+            caller.claim.claim(&state).await?;
+        }
         handler(state.clone(), request, caller).await
     };
     let outcome = tokio::time::timeout(state.inner.config.request_timeout, work)
@@ -248,9 +248,9 @@ where
         Ok(response) => response,
         Err(error) => {
             if error.is_server_error()
-                && let Some(key) = claimed.take()
+                && let Some(ticket) = ticket.filter(ClaimTicket::taken)
             {
-                match state.inner.store.release_external_id(&key).await {
+                match state.inner.store.release_external_id(ticket.key()).await {
                     Ok(()) => crate::metrics::record_claim("released"),
                     Err(e) => tracing::error!(error = ?e, "could not release X-EXTERNAL-ID claim"),
                 }

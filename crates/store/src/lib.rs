@@ -32,8 +32,8 @@ mod store;
 
 pub use crate::error::{Constraint, Entity, StoreError};
 pub use crate::model::{
-    Blacklisting, Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr,
-    Partner, PaymentRefusal, QrCode, QrKind, QrSummary, SignatureMode,
+    Blacklisting, Claim, ClaimedWork, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant,
+    NewPartner, NewQr, Partner, PaymentRefusal, QrCode, QrKind, QrSummary, SignatureMode,
 };
 pub use crate::store::{Backend, PoolUsage, QrStream, Store};
 

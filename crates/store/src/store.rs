@@ -2,8 +2,8 @@
 
 use crate::StoreError;
 use crate::model::{
-    Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner,
-    PaymentRefusal, QrCode, QrSummary,
+    Claim, ClaimedWork, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr,
+    Partner, PaymentRefusal, QrCode, QrSummary,
 };
 use futures_util::stream::BoxStream;
 use snapqris_protocol::JakartaDate;
@@ -123,6 +123,36 @@ pub trait Store: Send + Sync + 'static {
         key: &ExternalIdKey,
         now: OffsetDateTime,
     ) -> Result<Claim, StoreError>;
+
+    /// Claims `key` and, when the claim is new, stores `qr`, in one commit where the backend
+    /// can (SQLite: one trip to the writer). A refused `qr` leaves the claim standing.
+    async fn claim_and_insert_qr(
+        &self,
+        key: &ExternalIdKey,
+        now: OffsetDateTime,
+        qr: &NewQr,
+    ) -> Result<ClaimedWork<()>, StoreError> {
+        Ok(match self.claim_external_id(key, now).await? {
+            Claim::AlreadyUsed => ClaimedWork::AlreadyUsed,
+            Claim::Claimed => ClaimedWork::Claimed(self.insert_qr(qr).await),
+        })
+    }
+
+    /// Claims `key` and, when the claim is new, lists the merchant-day as
+    /// [`list_day`](Store::list_day) does; SQLite reads the first page in the claim's own trip
+    /// to the writer.
+    async fn claim_and_list_day(
+        &self,
+        key: &ExternalIdKey,
+        now: OffsetDateTime,
+        merchant_id: &str,
+        day: JakartaDate,
+    ) -> Result<ClaimedWork<QrStream>, StoreError> {
+        Ok(match self.claim_external_id(key, now).await? {
+            Claim::AlreadyUsed => ClaimedWork::AlreadyUsed,
+            Claim::Claimed => ClaimedWork::Claimed(Ok(self.list_day(merchant_id, day))),
+        })
+    }
 
     /// Gives a claim back (the request failed on the server's side).
     async fn release_external_id(&self, key: &ExternalIdKey) -> Result<(), StoreError>;

@@ -4,7 +4,7 @@ use crate::error::ApiError;
 use crate::reply::success;
 use crate::services::{additional_info_merchant_id, owned_merchant, parse_id_qr};
 use crate::snap::{
-    Caller, SnapRequest, json_object, require_service, required_str, run_transaction,
+    Caller, ClaimBy, SnapRequest, json_object, require_service, required_str, run_transaction,
 };
 use crate::state::AppState;
 use axum::body::Body;
@@ -19,7 +19,7 @@ const SERVICE: ServiceCode = ServiceCode::ExpireBillNumber;
 
 /// `POST /v1.0/qr/qr-mpm-expire-billnumber`.
 pub(crate) async fn expire_bill(State(state): State<AppState>, request: Request<Body>) -> Response {
-    run_transaction(state, SERVICE, request, expire).await
+    run_transaction(state, SERVICE, ClaimBy::Pipeline, request, expire).await
 }
 
 fn parse_body(body: &[u8]) -> Result<(i64, MerchantId), ApiError> {

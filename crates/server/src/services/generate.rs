@@ -4,7 +4,8 @@ use crate::error::ApiError;
 use crate::reply::success;
 use crate::services::owned_merchant;
 use crate::snap::{
-    Caller, SnapRequest, json_object, optional_str, require_service, required_str, run_transaction,
+    Caller, ClaimBy, SnapRequest, json_object, optional_str, require_service, required_str,
+    run_transaction,
 };
 use crate::state::AppState;
 use axum::body::Body;
@@ -27,7 +28,7 @@ const SERVICE: ServiceCode = ServiceCode::GenerateQr;
 
 /// `POST /v1.0/qr/qr-mpm-generate`.
 pub(crate) async fn generate_qr(State(state): State<AppState>, request: Request<Body>) -> Response {
-    run_transaction(state, SERVICE, request, generate).await
+    run_transaction(state, SERVICE, ClaimBy::Handler, request, generate).await
 }
 
 /// The validated request body.
@@ -128,15 +129,49 @@ fn merchant_profile(state: &AppState, merchant: &Merchant) -> Result<MerchantPro
     })
 }
 
+/// A QR ready to store, and what the answer needs besides it.
+struct Prepared {
+    qr: NewQr,
+    merchant_name: String,
+    qr_image: Option<Vec<u8>>,
+}
+
 async fn generate(
     state: AppState,
     request: SnapRequest,
     caller: Caller,
 ) -> Result<Response, ApiError> {
+    // Checked and built before the claim, which then commits with the QR (one trip to the
+    // store); a refused request still uses up its X-EXTERNAL-ID (claim.rs).
+    let prepared = match prepare(&state, &request, &caller).await {
+        Ok(prepared) => prepared,
+        Err(refusal) => return Err(caller.claim.claim_then_refuse(&state, refusal).await),
+    };
+    let claim = &caller.claim;
+    let stored = state
+        .inner
+        .store
+        .claim_and_insert_qr(claim.key(), claim.at(), &prepared.qr)
+        .await?;
+    match claim.settle(stored)? {
+        Ok(()) => Ok(answer(prepared)),
+        Err(StoreError::Conflict(Constraint::PartnerReferenceNo)) => {
+            Err(ApiError::DuplicatePartnerReference)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Checks the request and builds its QR.
+async fn prepare(
+    state: &AppState,
+    request: &SnapRequest,
+    caller: &Caller,
+) -> Result<Prepared, ApiError> {
     let now = request.received_at;
     let body = parse_body(&request.body, now)?;
-    require_service(&caller, SERVICE)?;
-    let merchant = owned_merchant(&state, &caller, body.merchant_id.as_str()).await?;
+    require_service(caller, SERVICE)?;
+    let merchant = owned_merchant(state, caller, body.merchant_id.as_str()).await?;
     let config = &state.inner.config;
     if let Some(amount) = body.amount
         && (amount.sen() <= 0 || amount.sen() > config.max_amount_sen)
@@ -160,7 +195,7 @@ async fn generate(
     };
     let terminal = body.terminal_id.as_ref().map(|t| t.as_str());
     let qr_content = snapqris_qris::build(
-        &merchant_profile(&state, &merchant)?,
+        &merchant_profile(state, &merchant)?,
         &initiation,
         &id_qr.to_string(),
         terminal,
@@ -172,13 +207,10 @@ async fn generate(
         .then(|| snapqris_qrimage::render_png(&qr_content, QR_IMAGE_SCALE))
         .transpose()
         .map_err(|e| ApiError::Internal(format!("drawing the QR image: {e}")))?;
-
-    let stored = state
-        .inner
-        .store
-        .insert_qr(&NewQr {
+    Ok(Prepared {
+        qr: NewQr {
             id_qr,
-            merchant_id: body.merchant_id.clone(),
+            merchant_id: body.merchant_id,
             client_id: caller.client_id.clone(),
             partner_reference_no: body.partner_reference_no.as_str().to_owned(),
             kind,
@@ -186,37 +218,33 @@ async fn generate(
             terminal_id: terminal.map(str::to_owned),
             generated_at: now,
             expires_at,
-            qr_content: qr_content.clone(),
-        })
-        .await;
-    match stored {
-        Ok(()) => {}
-        Err(StoreError::Conflict(Constraint::PartnerReferenceNo)) => {
-            return Err(ApiError::DuplicatePartnerReference);
-        }
-        Err(e) => return Err(e.into()),
-    }
+            qr_content,
+        },
+        merchant_name: merchant.name.clone(),
+        qr_image,
+    })
+}
 
+/// The `2004700` answer for a stored QR.
+fn answer(prepared: Prepared) -> Response {
+    let qr = prepared.qr;
     let mut info = Map::new();
-    info.insert("type".into(), kind.as_str().into());
+    info.insert("type".into(), qr.kind.as_str().into());
     info.insert(
         "expiredTime".into(),
-        expires_at.map(format_rfc3339_jakarta).into(),
+        qr.expires_at.map(format_rfc3339_jakarta).into(),
     );
     let mut fields = Map::new();
-    fields.insert("referenceNo".into(), id_qr.to_string().into());
-    fields.insert(
-        "partnerReferenceNo".into(),
-        body.partner_reference_no.as_str().into(),
-    );
-    fields.insert("qrContent".into(), qr_content.into());
-    fields.insert("merchantName".into(), merchant.name.clone().into());
-    fields.insert("terminalId".into(), terminal.into());
+    fields.insert("referenceNo".into(), qr.id_qr.to_string().into());
+    fields.insert("partnerReferenceNo".into(), qr.partner_reference_no.into());
+    fields.insert("qrContent".into(), qr.qr_content.into());
+    fields.insert("merchantName".into(), prepared.merchant_name.into());
+    fields.insert("terminalId".into(), qr.terminal_id.into());
     fields.insert("additionalInfo".into(), Value::Object(info));
-    if let Some(png) = qr_image {
+    if let Some(png) = prepared.qr_image {
         fields.insert("qrImage".into(), STANDARD.encode(png).into());
     }
-    Ok(success(SERVICE, fields))
+    success(SERVICE, fields)
 }
 
 #[cfg(test)]

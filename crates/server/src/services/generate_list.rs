@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::reply::ResponseCodeTag;
 use crate::services::{additional_info_merchant_id, owned_merchant};
 use crate::snap::{
-    Caller, SnapRequest, json_object, require_service, required_str, run_transaction,
+    Caller, ClaimBy, SnapRequest, json_object, require_service, required_str, run_transaction,
 };
 use crate::state::AppState;
 use axum::body::Body;
@@ -31,7 +31,7 @@ pub(crate) async fn generate_list(
     State(state): State<AppState>,
     request: Request<Body>,
 ) -> Response {
-    run_transaction(state, SERVICE, request, list).await
+    run_transaction(state, SERVICE, ClaimBy::Handler, request, list).await
 }
 
 /// The validated request body.
@@ -47,15 +47,32 @@ fn parse_body(body: &[u8]) -> Result<ListRequest, ApiError> {
     Ok(ListRequest { day, merchant_id })
 }
 
-async fn list(state: AppState, request: SnapRequest, caller: Caller) -> Result<Response, ApiError> {
+/// Checks the request: its body, the partner's grant, the merchant's owner.
+async fn check(
+    state: &AppState,
+    request: &SnapRequest,
+    caller: &Caller,
+) -> Result<ListRequest, ApiError> {
     let body = parse_body(&request.body)?;
-    require_service(&caller, SERVICE)?;
-    owned_merchant(&state, &caller, body.merchant_id.as_str()).await?;
+    require_service(caller, SERVICE)?;
+    owned_merchant(state, caller, body.merchant_id.as_str()).await?;
+    Ok(body)
+}
 
-    let mut rows = state
+async fn list(state: AppState, request: SnapRequest, caller: Caller) -> Result<Response, ApiError> {
+    // Checked before the claim, which then travels with the first page (one trip to the
+    // store); a refused request still uses up its X-EXTERNAL-ID (claim.rs).
+    let body = match check(&state, &request, &caller).await {
+        Ok(body) => body,
+        Err(refusal) => return Err(caller.claim.claim_then_refuse(&state, refusal).await),
+    };
+    let claim = &caller.claim;
+    let listed = state
         .inner
         .store
-        .list_day(body.merchant_id.as_str(), body.day);
+        .claim_and_list_day(claim.key(), claim.at(), body.merchant_id.as_str(), body.day)
+        .await?;
+    let mut rows = claim.settle(listed)??;
     // Read up to one chunk first: a typical day fits, and goes out as one write with a
     // Content-Length; only longer days are streamed (chunked), in bounded memory.
     let mut head = String::with_capacity(ITEMS_PER_CHUNK * ITEM_BYTES);

@@ -4,7 +4,8 @@ use crate::error::ApiError;
 use crate::reply::success;
 use crate::services::{owned_merchant, parse_id_qr};
 use crate::snap::{
-    Caller, SnapRequest, json_object, optional_str, require_service, required_str, run_transaction,
+    Caller, ClaimBy, SnapRequest, json_object, optional_str, require_service, required_str,
+    run_transaction,
 };
 use crate::state::AppState;
 use axum::body::Body;
@@ -22,7 +23,7 @@ const SERVICE: ServiceCode = ServiceCode::Query;
 
 /// `POST /v1.0/qr/qr-mpm-query`.
 pub(crate) async fn query_qr(State(state): State<AppState>, request: Request<Body>) -> Response {
-    run_transaction(state, SERVICE, request, query).await
+    run_transaction(state, SERVICE, ClaimBy::Pipeline, request, query).await
 }
 
 /// Which QR the partner asks about.

@@ -7,8 +7,8 @@ use super::writer::Writer;
 use crate::error::{SqliteConstraintKind, sqlite_constraint};
 use crate::ids::QrIdGenerator;
 use crate::model::{
-    Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner,
-    PaymentRefusal, QrCode, QrSummary,
+    Claim, ClaimedWork, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr,
+    Partner, PaymentRefusal, QrCode, QrSummary,
 };
 use crate::payment::{self, PaymentUpdate};
 use crate::queries as q;
@@ -22,7 +22,6 @@ use rusqlite::{Connection, OptionalExtension, params};
 use snapqris_protocol::JakartaDate;
 use std::sync::Arc;
 use time::OffsetDateTime;
-
 
 /// The SQLite store of one process.
 #[derive(Debug)]
@@ -159,6 +158,102 @@ fn constraint_error(
         },
         None => error.into(),
     }
+}
+
+/// Claims `key` on the write connection.
+fn claim(c: &Connection, key: &ExternalIdKey, now: OffsetDateTime) -> Result<Claim, StoreError> {
+    let values = params![
+        key.client_id.as_str(),
+        key.day.to_string(),
+        key.external_id.as_str(),
+        to_ms(now)
+    ];
+    let inserted = c.prepare_cached(q::CLAIM)?.execute(values)?;
+    Ok(Claim::from_rows_inserted(inserted as u64))
+}
+
+/// Stores `qr` on the write connection.
+fn insert_qr(c: &Connection, qr: &NewQr) -> Result<(), StoreError> {
+    let values = params![
+        qr.id_qr,
+        qr.merchant_id.as_str(),
+        qr.client_id.as_str(),
+        qr.partner_reference_no,
+        qr.kind.as_str(),
+        qr.amount_sen,
+        qr.terminal_id,
+        to_ms(qr.generated_at),
+        JakartaDate::of_instant(qr.generated_at).to_string(),
+        qr.expires_at.map(to_ms),
+        qr.qr_content,
+    ];
+    let reference = |message: &str| {
+        message
+            .contains("partner_reference_no")
+            .then_some(Constraint::PartnerReferenceNo)
+    };
+    c.prepare_cached(q::QR_INSERT)?
+        .execute(values)
+        .map(drop)
+        .map_err(|e| constraint_error(e, reference, Entity::Merchant))
+}
+
+/// Which merchant-day a list reads, and the connections later pages come from.
+struct ListQuery {
+    readers: Arc<Readers>,
+    merchant_id: String,
+    day: String,
+}
+
+impl ListQuery {
+    fn new(readers: &Arc<Readers>, merchant_id: &str, day: JakartaDate) -> Arc<ListQuery> {
+        Arc::new(ListQuery {
+            readers: readers.clone(),
+            merchant_id: merchant_id.to_owned(),
+            day: day.to_string(),
+        })
+    }
+}
+
+/// What a list stream does next.
+enum ListStep {
+    /// Read the page after this item (`generated_at` ms, `id_qr`), or the first page.
+    Read(Option<(i64, i64)>),
+    /// Hand out a page read already.
+    Have(Vec<QrSummary>),
+    /// The last page went out.
+    Done,
+}
+
+/// Keyset pages read in place: each page is one short, bounded read, so however many rows the
+/// day holds, at most one page sits in memory while the client reads.
+fn list_stream(query: Arc<ListQuery>, first: ListStep) -> QrStream {
+    let pages = futures_util::stream::unfold(first, move |step| {
+        let query = query.clone();
+        async move {
+            let page = match step {
+                ListStep::Done => return None,
+                ListStep::Have(page) => Ok(page),
+                ListStep::Read(after) => query
+                    .readers
+                    .with(|c| list_page(c, &query.merchant_id, &query.day, after)),
+            };
+            let (items, next) = match page {
+                Ok(items) => {
+                    let next = match items.last() {
+                        Some(last) if items.len() == q::LIST_PAGE => {
+                            ListStep::Read(Some((to_ms(last.generated_at), last.id_qr)))
+                        }
+                        _ => ListStep::Done,
+                    };
+                    (items.into_iter().map(Ok).collect::<Vec<_>>(), next)
+                }
+                Err(e) => (vec![Err(e)], ListStep::Done),
+            };
+            Some((futures_util::stream::iter(items), next))
+        }
+    });
+    Box::pin(futures_util::StreamExt::flatten(pages))
 }
 
 #[async_trait::async_trait]
@@ -348,19 +443,53 @@ impl Store for SqliteStore {
         now: OffsetDateTime,
     ) -> Result<Claim, StoreError> {
         let key = key.clone();
-        let inserted = self
+        self.writer.run(move |c| claim(c, &key, now)).await
+    }
+
+    async fn claim_and_insert_qr(
+        &self,
+        key: &ExternalIdKey,
+        now: OffsetDateTime,
+        qr: &NewQr,
+    ) -> Result<ClaimedWork<()>, StoreError> {
+        let (key, qr) = (key.clone(), qr.clone());
+        self.writer
+            .run(move |c| {
+                Ok(match claim(c, &key, now)? {
+                    Claim::AlreadyUsed => ClaimedWork::AlreadyUsed,
+                    Claim::Claimed => ClaimedWork::Claimed(insert_qr(c, &qr)),
+                })
+            })
+            .await
+    }
+
+    async fn claim_and_list_day(
+        &self,
+        key: &ExternalIdKey,
+        now: OffsetDateTime,
+        merchant_id: &str,
+        day: JakartaDate,
+    ) -> Result<ClaimedWork<QrStream>, StoreError> {
+        // The first page is read by the writer, inside the claim's transaction (its cache is
+        // warm; a reader's starts cold after every commit), and only answered once that
+        // commits: what it saw is committed. Later pages come from the readers.
+        let key = key.clone();
+        let query = ListQuery::new(&self.readers, merchant_id, day);
+        let (merchant_id, day) = (query.merchant_id.clone(), query.day.clone());
+        let first = self
             .writer
             .run(move |c| {
-                let values = params![
-                    key.client_id.as_str(),
-                    key.day.to_string(),
-                    key.external_id.as_str(),
-                    to_ms(now)
-                ];
-                Ok(c.prepare_cached(q::CLAIM)?.execute(values)?)
+                Ok(match claim(c, &key, now)? {
+                    Claim::AlreadyUsed => None,
+                    Claim::Claimed => Some(list_page(c, &merchant_id, &day, None)),
+                })
             })
             .await?;
-        Ok(Claim::from_rows_inserted(inserted as u64))
+        Ok(match first {
+            None => ClaimedWork::AlreadyUsed,
+            Some(Err(e)) => ClaimedWork::Claimed(Err(e)),
+            Some(Ok(page)) => ClaimedWork::Claimed(Ok(list_stream(query, ListStep::Have(page)))),
+        })
     }
 
     async fn release_external_id(&self, key: &ExternalIdKey) -> Result<(), StoreError> {
@@ -397,64 +526,12 @@ impl Store for SqliteStore {
 
     async fn insert_qr(&self, qr: &NewQr) -> Result<(), StoreError> {
         let qr = qr.clone();
-        self.writer
-            .run(move |c| {
-                let values = params![
-                    qr.id_qr,
-                    qr.merchant_id.as_str(),
-                    qr.client_id.as_str(),
-                    qr.partner_reference_no,
-                    qr.kind.as_str(),
-                    qr.amount_sen,
-                    qr.terminal_id,
-                    to_ms(qr.generated_at),
-                    JakartaDate::of_instant(qr.generated_at).to_string(),
-                    qr.expires_at.map(to_ms),
-                    qr.qr_content,
-                ];
-                let reference = |message: &str| {
-                    message
-                        .contains("partner_reference_no")
-                        .then_some(Constraint::PartnerReferenceNo)
-                };
-                c.prepare_cached(q::QR_INSERT)?
-                    .execute(values)
-                    .map_err(|e| constraint_error(e, reference, Entity::Merchant))
-            })
-            .await
-            .map(drop)
+        self.writer.run(move |c| insert_qr(c, &qr)).await
     }
 
     fn list_day(&self, merchant_id: &str, day: JakartaDate) -> QrStream {
-        // Keyset pages read in place: each page is one short, bounded read, so however many
-        // rows the day holds, at most one page sits in memory while the client reads.
-        let query = Arc::new((
-            self.readers.clone(),
-            merchant_id.to_owned(),
-            day.to_string(),
-        ));
-        let pages = futures_util::stream::unfold(Some(None), move |cursor| {
-            let query = query.clone();
-            async move {
-                let after = cursor?;
-                let (readers, merchant_id, day) = &*query;
-                let page = readers.with(|c| list_page(c, merchant_id, day, after));
-                let (items, next) = match page {
-                    Ok(items) => {
-                        let next = match items.last() {
-                            Some(last) if items.len() == q::LIST_PAGE => {
-                                Some(Some((to_ms(last.generated_at), last.id_qr)))
-                            }
-                            _ => None,
-                        };
-                        (items.into_iter().map(Ok).collect::<Vec<_>>(), next)
-                    }
-                    Err(e) => (vec![Err(e)], None),
-                };
-                Some((futures_util::stream::iter(items), next))
-            }
-        });
-        Box::pin(futures_util::StreamExt::flatten(pages))
+        let query = ListQuery::new(&self.readers, merchant_id, day);
+        list_stream(query, ListStep::Read(None))
     }
 
     async fn qr_by_id(&self, merchant_id: &str, id_qr: i64) -> Result<Option<QrCode>, StoreError> {
