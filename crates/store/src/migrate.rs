@@ -11,11 +11,18 @@ struct Migration {
     sql: &'static str,
 }
 
-const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/sqlite/0001_init.sql"),
-}];
+const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "tighter_hot_tables",
+        sql: include_str!("../migrations/sqlite/0002_tighter_hot_tables.sql"),
+    },
+];
 
 const POSTGRES: &[Migration] = &[Migration {
     version: 1,
