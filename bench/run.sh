@@ -273,6 +273,15 @@ def fmt(x, unit=""):
 def ratio(a, b):
     return None if a is None or b is None or b == 0 else a / b
 
+def run_ratio(name, base):
+    """The ratio inside each run (runs interleave, so run i of both saw the same load), then
+    the median of those."""
+    pairs = [ratio(rps(a), rps(b)) for a, b in zip(runs(name), runs(base))]
+    return statistics.median(pairs) if pairs else None
+
+def fmt_ratio(x):
+    return "—" if x is None else f"{x:.3f}"
+
 def verdict(value, op, target):
     if value is None:
         return "not run"
@@ -297,18 +306,18 @@ for store in ["sqlite", "pg"]:
     if h is None:
         continue
     row("1/2", f"{store}: /health req/s (c={os.environ.get('CONC', '64')})", fmt(h), "", codes(f"{store}.health"))
-    r = ratio(l, h)
-    row("1", f"{store}: list 20 QRs req/s; ratio to /health", f"{fmt(l)}; {fmt(r)}", "≥ 0.5" if store == "sqlite" else "(reported)",
+    r = run_ratio(f"{store}.list", f"{store}.health")
+    row("1", f"{store}: list 20 QRs req/s; ratio to /health", f"{fmt(l)}; {fmt_ratio(r)}", "≥ 0.5" if store == "sqlite" else "(reported)",
         (verdict(r, ">=", 0.5) if store == "sqlite" else "") + " " + codes(f"{store}.list"))
-    r = ratio(g, h)
-    row("2", f"{store}: generate dynamic req/s; ratio to /health", f"{fmt(g)}; {fmt(r)}", "≥ 0.25" if store == "sqlite" else "(reported)",
+    r = run_ratio(f"{store}.generate", f"{store}.health")
+    row("2", f"{store}: generate dynamic req/s; ratio to /health", f"{fmt(g)}; {fmt_ratio(r)}", "≥ 0.25" if store == "sqlite" else "(reported)",
         (verdict(r, ">=", 0.25) if store == "sqlite" else "") + " " + codes(f"{store}.generate"))
     row("2", f"{store}: list p99 / generate p99 (ms)", f"{fmt(med(f'{store}.list', p99))} / {fmt(med(f'{store}.generate', p99))}")
 for store in ["sqlite-power", "pg-power"]:
     g = med(f"{store}.generate", rps)
-    h = med(f"{store}.health", rps)
     if g is not None:
-        row("2", f"{store}: generate req/s; ratio to its /health", f"{fmt(g)}; {fmt(ratio(g, h))}", "(reported)", codes(f"{store}.generate"))
+        r = run_ratio(f"{store}.generate", f"{store}.health")
+        row("2", f"{store}: generate req/s; ratio to its /health", f"{fmt(g)}; {fmt_ratio(r)}", "(reported)", codes(f"{store}.generate"))
 
 a, b = med("million.list", p99), med("twenty.list", p99)
 if a is not None:
@@ -334,7 +343,7 @@ if os.path.exists(path):
         crit = 1 / (value * scale)
 if token is not None:
     r = ratio(token, crit)
-    row("5", f"token req/s; single-core RSA-2048 verify/s (criterion) {fmt(crit)}", f"{fmt(token)}; ratio {fmt(r)}", "≥ 0.5", verdict(r, ">=", 0.5) + " " + codes("sqlite.token"))
+    row("5", f"token req/s; single-core RSA-2048 verify/s (criterion) {fmt(crit)}", f"{fmt(token)}; ratio {fmt_ratio(r)}", "≥ 0.5", verdict(r, ">=", 0.5) + " " + codes("sqlite.token"))
 
 widths = [max(len(str(r[i])) for r in rows + [("fig", "what", "median of runs", "target", "result")]) for i in range(5)]
 line = lambda r: " | ".join(str(c).ljust(w) for c, w in zip(r, widths))

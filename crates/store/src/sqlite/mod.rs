@@ -24,10 +24,6 @@ use std::time::Duration;
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Reads map the database file instead of copying pages out of it with `pread`: a reader's
-/// page cache starts empty after every commit of the writer, so this is most of its reads.
-const MMAP: &str = "PRAGMA mmap_size = 1073741824;";
-
 /// WAL pages after which the writer checkpoints by itself (SQLite's default is 1,000): by then
 /// the checkpointer thread has copied nearly all of them (`checkpointer.rs`), and this
 /// checkpoint lets the WAL start over, so it stays around 16 MB.
@@ -89,7 +85,7 @@ impl Location {
     /// Opens a connection that only reads (the writer has set the file up already).
     fn open_reader(&self) -> Result<Connection, StoreError> {
         let connection = self.open_reader_writer()?;
-        connection.execute_batch(&format!("PRAGMA query_only = ON; {MMAP}"))?;
+        connection.execute_batch("PRAGMA query_only = ON")?;
         Ok(connection)
     }
 
@@ -117,7 +113,7 @@ impl Location {
         connection.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
              PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}; \
-             PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}; {MMAP}"
+             PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
         ))?;
         Ok(connection)
     }
