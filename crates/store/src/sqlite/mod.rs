@@ -10,7 +10,9 @@
 //!   `BEGIN IMMEDIATE … COMMIT` and only then answers each caller (group commit).
 
 mod checkpointer;
+mod list;
 mod readers;
+mod statements;
 mod store;
 mod writer;
 

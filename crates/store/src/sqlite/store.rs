@@ -2,23 +2,23 @@
 
 use super::Location;
 use super::checkpointer::Checkpointer;
+use super::list::{ListQuery, ListStep, list_page, list_stream};
 use super::readers::{KEPT_IDLE, Readers};
+use super::statements::{claim, constraint_error, insert_qr, read_all, read_optional};
 use super::writer::Writer;
-use crate::error::{SqliteConstraintKind, sqlite_constraint};
 use crate::ids::QrIdGenerator;
 use crate::model::{
     Claim, ClaimedWork, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr,
-    Partner, PaymentRefusal, QrCode, QrKind, QrSummary,
+    Partner, PaymentRefusal, QrCode,
 };
 use crate::payment::{self, PaymentUpdate};
 use crate::queries as q;
 use crate::rows::{
-    from_ms, from_ms_opt, merchant_from_row, partner_from_row, qr_from_row, require_one,
-    services_to_text, to_ms,
+    merchant_from_row, partner_from_row, qr_from_row, require_one, services_to_text, to_ms,
 };
 use crate::store::{Backend, PoolUsage, QrStream, Store};
 use crate::{Constraint, Entity, StoreError, StoreOptions};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 use snapqris_protocol::JakartaDate;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -90,187 +90,6 @@ impl SqliteStore {
             .with(|c| read_optional(c, sql, key, |row| qr_from_row(row)))
     }
 }
-
-/// The one row `sql` selects, decoded by `decode`, or `None`.
-fn read_optional<T>(
-    connection: &Connection,
-    sql: &str,
-    key: impl rusqlite::Params,
-    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
-) -> Result<Option<T>, StoreError> {
-    let mut statement = connection.prepare_cached(sql)?;
-    let mut rows = statement.query(key)?;
-    rows.next()?.map(decode).transpose()
-}
-
-/// Every row `sql` selects, decoded by `decode`.
-fn read_all<T>(
-    connection: &Connection,
-    sql: &str,
-    key: impl rusqlite::Params,
-    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
-) -> Result<Vec<T>, StoreError> {
-    let mut statement = connection.prepare_cached(sql)?;
-    let mut rows = statement.query(key)?;
-    let mut items = Vec::new();
-    while let Some(row) = rows.next()? {
-        items.push(decode(row)?);
-    }
-    Ok(items)
-}
-
-/// One page of a merchant-day, after the item `after` (`generated_at` ms, `id_qr`) if given.
-fn list_page(
-    connection: &Connection,
-    merchant_id: &str,
-    day: &str,
-    after: Option<(i64, i64)>,
-) -> Result<Vec<QrSummary>, StoreError> {
-    match after {
-        None => read_all(
-            connection,
-            q::QR_LIST_DAY_FIRST,
-            params![merchant_id, day],
-            summary_from_list_row,
-        ),
-        Some((generated_ms, id_qr)) => read_all(
-            connection,
-            q::QR_LIST_DAY_AFTER,
-            params![merchant_id, day, generated_ms, id_qr],
-            summary_from_list_row,
-        ),
-    }
-}
-
-/// A list item from a `QR_LIST_DAY_*` row, by column position (`id_qr, kind, generated_at,
-/// expires_at, amount_sen`): looking columns up by name compared names for every value, a sixth
-/// of the writer thread's time in a list run.
-fn summary_from_list_row(row: &rusqlite::Row<'_>) -> Result<QrSummary, StoreError> {
-    let kind = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
-    Ok(QrSummary {
-        id_qr: row.get(0)?,
-        kind: QrKind::parse(kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("QR kind {kind:?}")))?,
-        generated_at: from_ms(row.get(2)?)?,
-        expires_at: from_ms_opt(row.get(3)?)?,
-        amount_sen: row.get(4)?,
-    })
-}
-
-/// Maps a refused write to the constraint it broke, by SQLite's message.
-fn constraint_error(
-    error: rusqlite::Error,
-    unique: impl Fn(&str) -> Option<Constraint>,
-    missing_parent: Entity,
-) -> StoreError {
-    match sqlite_constraint(&error) {
-        Some(found) if found.kind == SqliteConstraintKind::ForeignKey => {
-            StoreError::NotFound(missing_parent)
-        }
-        Some(found) => match unique(&found.message) {
-            Some(constraint) => StoreError::Conflict(constraint),
-            None => error.into(),
-        },
-        None => error.into(),
-    }
-}
-
-/// Claims `key` on the write connection.
-fn claim(c: &Connection, key: &ExternalIdKey, now: OffsetDateTime) -> Result<Claim, StoreError> {
-    let values = params![
-        key.client_id.as_str(),
-        key.day.to_string(),
-        key.external_id.as_str(),
-        to_ms(now)
-    ];
-    let inserted = c.prepare_cached(q::CLAIM)?.execute(values)?;
-    Ok(Claim::from_rows_inserted(inserted as u64))
-}
-
-/// Stores `qr` on the write connection.
-fn insert_qr(c: &Connection, qr: &NewQr) -> Result<(), StoreError> {
-    let values = params![
-        qr.id_qr,
-        qr.merchant_id.as_str(),
-        qr.client_id.as_str(),
-        qr.partner_reference_no,
-        qr.kind.as_str(),
-        qr.amount_sen,
-        qr.terminal_id,
-        to_ms(qr.generated_at),
-        JakartaDate::of_instant(qr.generated_at).to_string(),
-        qr.expires_at.map(to_ms),
-        qr.qr_content,
-    ];
-    let reference = |message: &str| {
-        message
-            .contains("partner_reference_no")
-            .then_some(Constraint::PartnerReferenceNo)
-    };
-    c.prepare_cached(q::QR_INSERT)?
-        .execute(values)
-        .map(drop)
-        .map_err(|e| constraint_error(e, reference, Entity::Merchant))
-}
-
-/// Which merchant-day a list reads, and the connections later pages come from.
-struct ListQuery {
-    readers: Arc<Readers>,
-    merchant_id: String,
-    day: String,
-}
-
-impl ListQuery {
-    fn new(readers: &Arc<Readers>, merchant_id: &str, day: JakartaDate) -> Arc<ListQuery> {
-        Arc::new(ListQuery {
-            readers: readers.clone(),
-            merchant_id: merchant_id.to_owned(),
-            day: day.to_string(),
-        })
-    }
-}
-
-/// What a list stream does next.
-enum ListStep {
-    /// Read the page after this item (`generated_at` ms, `id_qr`), or the first page.
-    Read(Option<(i64, i64)>),
-    /// Hand out a page read already.
-    Have(Vec<QrSummary>),
-    /// The last page went out.
-    Done,
-}
-
-/// Keyset pages read in place: each page is one short, bounded read, so however many rows the
-/// day holds, at most one page sits in memory while the client reads.
-fn list_stream(query: Arc<ListQuery>, first: ListStep) -> QrStream {
-    let pages = futures_util::stream::unfold(first, move |step| {
-        let query = query.clone();
-        async move {
-            let page = match step {
-                ListStep::Done => return None,
-                ListStep::Have(page) => Ok(page),
-                ListStep::Read(after) => query
-                    .readers
-                    .with(|c| list_page(c, &query.merchant_id, &query.day, after)),
-            };
-            let (items, next) = match page {
-                Ok(items) => {
-                    let next = match items.last() {
-                        Some(last) if items.len() == q::LIST_PAGE => {
-                            ListStep::Read(Some((to_ms(last.generated_at), last.id_qr)))
-                        }
-                        _ => ListStep::Done,
-                    };
-                    (items.into_iter().map(Ok).collect::<Vec<_>>(), next)
-                }
-                Err(e) => (vec![Err(e)], ListStep::Done),
-            };
-            Some((futures_util::stream::iter(items), next))
-        }
-    });
-    Box::pin(futures_util::StreamExt::flatten(pages))
-}
-
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> Backend {
