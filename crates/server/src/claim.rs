@@ -42,7 +42,10 @@ impl ClaimTicket {
         self.at
     }
 
-    /// Whether this request holds the claim.
+    /// Whether this request is known to hold the claim. A request that times out while its
+    /// claim is on the way to the store does not know, and gives nothing back: releasing could
+    /// delete another request's claim of the same id, and the claim (with its work) may still
+    /// commit, which a resend then meets as `409xx00`.
     pub(crate) fn taken(&self) -> bool {
         self.taken.load(Ordering::Acquire)
     }

@@ -30,7 +30,8 @@ pub struct PoolUsage {
     pub open: u32,
     /// Open connections not in use.
     pub idle: u32,
-    /// The most the pool may open.
+    /// The most the pool keeps open (SQLite's readers may briefly open more under load and
+    /// close the extra ones afterwards).
     pub max: u32,
 }
 
