@@ -75,17 +75,22 @@ impl ClaimTicket {
         self.record(claim)
     }
 
-    /// For a request refused before its claim: claims the id, then answers `refusal` (or
-    /// `409xx00` if the id was used already). A server failure claims nothing: the claim would
-    /// be given back at once.
-    pub(crate) async fn claim_then_refuse(&self, state: &AppState, refusal: ApiError) -> ApiError {
-        if refusal.is_server_error() {
-            return refusal;
-        }
-        match self.claim(state).await {
-            Ok(()) => refusal,
-            Err(error) => error,
-        }
+    /// Passes the outcome of the checks a handler makes before claiming. A refused request
+    /// still uses up its id: it is claimed, then the refusal answered (or `409xx00` if the id
+    /// was used already). A server failure claims nothing: the claim would be given back at
+    /// once.
+    pub(crate) async fn unless_refused<T>(
+        &self,
+        state: &AppState,
+        checked: Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let refusal = match checked {
+            Ok(value) => return Ok(value),
+            Err(refusal) if refusal.is_server_error() => return Err(refusal),
+            Err(refusal) => refusal,
+        };
+        self.claim(state).await?;
+        Err(refusal)
     }
 
     /// The outcome of a claim made together with the request's work: `409xx00` when the id was

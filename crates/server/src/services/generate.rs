@@ -143,11 +143,9 @@ async fn generate(
 ) -> Result<Response, ApiError> {
     // Checked and built before the claim, which then commits with the QR (one trip to the
     // store); a refused request still uses up its X-EXTERNAL-ID (claim.rs).
-    let prepared = match prepare(&state, &request, &caller).await {
-        Ok(prepared) => prepared,
-        Err(refusal) => return Err(caller.claim.claim_then_refuse(&state, refusal).await),
-    };
     let claim = &caller.claim;
+    let prepared = prepare(&state, &request, &caller).await;
+    let prepared = claim.unless_refused(&state, prepared).await?;
     let stored = state
         .inner
         .store

@@ -12,7 +12,7 @@ use snapqris_protocol::JakartaDate;
 use std::sync::Arc;
 
 /// One page of a merchant-day, after the item `after` (`generated_at` ms, `id_qr`) if given.
-pub(crate) fn list_page(
+fn list_page(
     connection: &Connection,
     merchant_id: &str,
     day: &str,
@@ -52,8 +52,8 @@ fn summary_from_list_row(row: &rusqlite::Row<'_>) -> Result<QrSummary, StoreErro
 /// Which merchant-day a list reads, and the connections later pages come from.
 pub(crate) struct ListQuery {
     readers: Arc<Readers>,
-    pub(crate) merchant_id: String,
-    pub(crate) day: String,
+    merchant_id: String,
+    day: String,
 }
 
 impl ListQuery {
@@ -67,6 +67,11 @@ impl ListQuery {
             merchant_id: merchant_id.to_owned(),
             day: day.to_string(),
         })
+    }
+
+    /// The first page, read on `connection` (the writer's, inside the claim's transaction).
+    pub(crate) fn first_page(&self, connection: &Connection) -> Result<Vec<QrSummary>, StoreError> {
+        list_page(connection, &self.merchant_id, &self.day, None)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::Location;
 use super::checkpointer::Checkpointer;
-use super::list::{ListQuery, ListStep, list_page, list_stream};
+use super::list::{ListQuery, ListStep, list_stream};
 use super::readers::{KEPT_IDLE, Readers};
 use super::statements::{claim, constraint_error, insert_qr, read_all, read_optional};
 use super::writer::Writer;
@@ -309,20 +309,21 @@ impl Store for SqliteStore {
         // commits: what it saw is committed. Later pages come from the readers.
         let key = key.clone();
         let query = ListQuery::new(&self.readers, merchant_id, day);
-        let (merchant_id, day) = (query.merchant_id.clone(), query.day.clone());
+        let reading = query.clone();
         let first = self
             .writer
             .run(move |c| {
                 Ok(match claim(c, &key, now)? {
-                    Claim::AlreadyUsed => None,
-                    Claim::Claimed => Some(list_page(c, &merchant_id, &day, None)),
+                    Claim::AlreadyUsed => ClaimedWork::AlreadyUsed,
+                    Claim::Claimed => ClaimedWork::Claimed(reading.first_page(c)),
                 })
             })
             .await?;
         Ok(match first {
-            None => ClaimedWork::AlreadyUsed,
-            Some(Err(e)) => ClaimedWork::Claimed(Err(e)),
-            Some(Ok(page)) => ClaimedWork::Claimed(Ok(list_stream(query, ListStep::Have(page)))),
+            ClaimedWork::AlreadyUsed => ClaimedWork::AlreadyUsed,
+            ClaimedWork::Claimed(page) => {
+                ClaimedWork::Claimed(page.map(|page| list_stream(query, ListStep::Have(page))))
+            }
         })
     }
 
