@@ -41,11 +41,13 @@ impl PostgresStore {
         })
     }
 
+    /// Runs one statement that sets a partner's column to `value`; `NotFound` when no partner
+    /// has the id.
     async fn update_partner(
         &self,
         sql: &'static str,
         client_id: &str,
-        value: String,
+        value: impl for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'static,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let done = sqlx::query(sql)
@@ -151,13 +153,9 @@ impl Store for PostgresStore {
         enabled: bool,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(q::PARTNER_SET_ENABLED)
-            .bind(i64::from(enabled))
-            .bind(to_ms(now))
-            .bind(client_id.to_owned())
-            .execute(&self.pool)
-            .await?;
-        require_one(done.rows_affected(), Entity::Partner)
+        let value = i64::from(enabled);
+        self.update_partner(q::PARTNER_SET_ENABLED, client_id, value, now)
+            .await
     }
 
     async fn set_partner_key(

@@ -62,12 +62,13 @@ impl SqliteStore {
         })
     }
 
-    /// Runs one statement that changes a partner; `NotFound` when no partner has the id.
+    /// Runs one statement that sets a partner's column to `value`; `NotFound` when no partner
+    /// has the id.
     async fn update_partner(
         &self,
         sql: &'static str,
         client_id: &str,
-        value: String,
+        value: impl rusqlite::ToSql + Send + 'static,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let client_id = client_id.to_owned();
@@ -90,6 +91,7 @@ impl SqliteStore {
             .with(|c| read_optional(c, sql, key, |row| qr_from_row(row)))
     }
 }
+
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> Backend {
@@ -173,15 +175,9 @@ impl Store for SqliteStore {
         enabled: bool,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let client_id = client_id.to_owned();
-        let changed = self
-            .writer
-            .run(move |c| {
-                let values = params![i64::from(enabled), to_ms(now), client_id];
-                Ok(c.execute(q::PARTNER_SET_ENABLED, values)?)
-            })
-            .await?;
-        require_one(changed as u64, Entity::Partner)
+        let value = i64::from(enabled);
+        self.update_partner(q::PARTNER_SET_ENABLED, client_id, value, now)
+            .await
     }
 
     async fn set_partner_key(
