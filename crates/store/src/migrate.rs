@@ -22,13 +22,25 @@ const SQLITE: &[Migration] = &[
         name: "tighter_hot_tables",
         sql: include_str!("../migrations/sqlite/0002_tighter_hot_tables.sql"),
     },
+    Migration {
+        version: 3,
+        name: "covering_list_index",
+        sql: include_str!("../migrations/sqlite/0003_covering_list_index.sql"),
+    },
 ];
 
-const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "covering_list_index",
+        sql: include_str!("../migrations/postgres/0002_covering_list_index.sql"),
+    },
+];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
      version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

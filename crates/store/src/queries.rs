@@ -91,4 +91,35 @@ mod tests {
         assert!(QR_LIST_DAY_FIRST.ends_with(&limit));
         assert!(QR_LIST_DAY_AFTER.ends_with(&limit));
     }
+
+    /// SQLite's plan for a statement, one line per step.
+    fn sqlite_plan(connection: &rusqlite::Connection, sql: &str) -> String {
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let values = rusqlite::params!["M1", "2024-06-03", 0_i64, 0_i64];
+        let bound = &values[..statement.parameter_count()];
+        let steps = statement
+            .query_map(bound, |row| row.get::<_, String>(3))
+            .unwrap();
+        steps.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn a_merchant_day_is_listed_from_the_covering_index_alone() {
+        let mut connection = rusqlite::Connection::open_in_memory().unwrap();
+        crate::migrate::run_sqlite(&mut connection).unwrap();
+        for sql in [QR_LIST_DAY_FIRST, QR_LIST_DAY_AFTER] {
+            let plan = sqlite_plan(&connection, sql);
+            // One seek on the merchant-day prefix, no lookup into the rows, no sort step.
+            assert!(
+                plan.starts_with(
+                    "SEARCH qr_codes USING COVERING INDEX qr_codes_by_merchant_day \
+                     (merchant_id=? AND jakarta_date=?"
+                ),
+                "{sql}:\n{plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "{sql}:\n{plan}");
+        }
+    }
 }
