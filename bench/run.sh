@@ -52,6 +52,9 @@ cut -d' ' -f1-3 /proc/loadavg >"$RESULTS/load.before"
 start_server() {
     local db=$1
     shift
+    # Seeding leaves up to hundreds of MB of dirty pages; without this the kernel writes them
+    # back during the first measured run (a c=1 p99 of 1.2-1.6 ms instead of ~0.6 ms).
+    sync
     "$BIN" --database "$db" serve --listen 127.0.0.1:0 "$@" >"$WORK/serve.out" 2>"$WORK/serve.err" &
     SERVER_PID=$!
     for _ in $(seq 100); do
