@@ -6,13 +6,13 @@
 
 mod cli;
 
+use std::process::ExitCode;
+
 /// mimalloc instead of glibc's malloc: requests allocate and free on different threads (the
 /// SQLite writer decodes rows that a worker frees), and glibc's arena locks showed up as waits
 /// in the profile (BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-use std::process::ExitCode;
 
 fn main() -> ExitCode {
     match cli::run() {
