@@ -27,6 +27,11 @@ const SQLITE: &[Migration] = &[
         name: "covering_list_index",
         sql: include_str!("../migrations/sqlite/0003_covering_list_index.sql"),
     },
+    Migration {
+        version: 4,
+        name: "claims_in_arrival_order",
+        sql: include_str!("../migrations/sqlite/0004_claims_in_arrival_order.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[

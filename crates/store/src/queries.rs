@@ -33,7 +33,8 @@ pub(crate) const MERCHANT_ALL: &str = "SELECT * FROM merchants ORDER BY merchant
 pub(crate) const MERCHANT_SET_BLACKLIST: &str = "UPDATE merchants SET blacklisted = $1, \
      blacklist_reason = $2, blacklisted_at = $3, updated_at = $4 WHERE merchant_id = $5";
 
-/// zero-to-production's idempotency claim: the primary key decides, not a prior read.
+/// zero-to-production's idempotency claim: the primary key decides, not a prior read
+/// (PostgreSQL; SQLite appends its claims in arrival order, `sqlite/claims.rs`).
 pub(crate) const CLAIM: &str = "INSERT INTO external_ids (client_id, jakarta_date, external_id, \
      claimed_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
 pub(crate) const CLAIM_RELEASE: &str = "DELETE FROM external_ids \

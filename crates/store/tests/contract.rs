@@ -486,7 +486,40 @@ async fn ids_from_two_stores_on_one_database_never_collide(backend: Backend) {
     assert_eq!(shared, 0, "ids handed out by both stores");
 }
 
+async fn two_stores_racing_for_the_same_external_ids_claim_each_once(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    let (a, b) = (database.store().await, database.store().await);
+    // Each store has claimed before: what it knows must not stop it seeing the other's claims.
+    for (store, id) in [(&a, "WARM-A"), (&b, "WARM-B")] {
+        let key = claim_key("P1", date!(2026 - 11 - 25), id);
+        assert_eq!(
+            store.claim_external_id(&key, NOW).await.unwrap(),
+            Claim::Claimed
+        );
+    }
+    // 20 ids, each asked for 10 times, half through each store, all at once (on SQLite two
+    // stores on one file are two writers, as two processes would be).
+    let claims = (0..200).map(|n| {
+        let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+        let key = claim_key("P1", date!(2026 - 11 - 25), &format!("EXT-{}", n / 10));
+        async move { store.claim_external_id(&key, NOW).await.unwrap() }
+    });
+    let outcomes = futures_util::future::join_all(claims).await;
+    let claimed = outcomes.iter().filter(|c| **c == Claim::Claimed).count();
+    assert_eq!(claimed, 20, "one claim per id: {outcomes:?}");
+    // A third store, opened afterwards (a restart), sees every claim.
+    let c = database.store().await;
+    for n in 0..20 {
+        let key = claim_key("P1", date!(2026 - 11 - 25), &format!("EXT-{n}"));
+        assert_eq!(
+            c.claim_external_id(&key, NOW).await.unwrap(),
+            Claim::AlreadyUsed
+        );
+    }
+}
+
 on_each_backend!(
+    two_stores_racing_for_the_same_external_ids_claim_each_once,
     a_duplicate_client_id_or_merchant_id_is_a_conflict,
     a_merchant_of_an_unknown_partner_is_partner_not_found,
     a_duplicate_partner_reference_is_a_conflict_and_an_unknown_merchant_not_found,

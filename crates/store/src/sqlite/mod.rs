@@ -7,9 +7,12 @@
 //!   lets run beside the writer;
 //! - every write goes to the one writer thread ([`writer`]), which takes all the writes
 //!   waiting (claims and QR inserts of concurrent requests), runs them in one
-//!   `BEGIN IMMEDIATE … COMMIT` and only then answers each caller (group commit).
+//!   `BEGIN IMMEDIATE … COMMIT` and only then answers each caller (group commit);
+//! - an `X-EXTERNAL-ID` claim appends a row in arrival order, and the writer decides whether the
+//!   id is taken from an index in its memory ([`claims`]).
 
 mod checkpointer;
+mod claims;
 mod list;
 mod readers;
 mod statements;

@@ -2,13 +2,12 @@
 //! and the writer, and the writes of the hot path.
 
 use crate::error::{SqliteConstraintKind, sqlite_constraint};
-use crate::model::{Claim, ExternalIdKey, NewQr};
+use crate::model::NewQr;
 use crate::queries as q;
 use crate::rows::to_ms;
 use crate::{Constraint, Entity, StoreError};
 use rusqlite::{Connection, params};
 use snapqris_protocol::JakartaDate;
-use time::OffsetDateTime;
 
 /// The one row `sql` selects, decoded by `decode`, or `None`.
 pub(crate) fn read_optional<T>(
@@ -54,22 +53,6 @@ pub(crate) fn constraint_error(
         },
         None => error.into(),
     }
-}
-
-/// Claims `key` on the write connection.
-pub(crate) fn claim(
-    c: &Connection,
-    key: &ExternalIdKey,
-    now: OffsetDateTime,
-) -> Result<Claim, StoreError> {
-    let values = params![
-        key.client_id.as_str(),
-        key.day.to_string(),
-        key.external_id.as_str(),
-        to_ms(now)
-    ];
-    let inserted = c.prepare_cached(q::CLAIM)?.execute(values)?;
-    Ok(Claim::from_rows_inserted(inserted as u64))
 }
 
 /// Stores `qr` on the write connection.

@@ -2,9 +2,10 @@
 
 use super::Location;
 use super::checkpointer::Checkpointer;
+use super::claims::SharedClaims;
 use super::list::{ListQuery, ListStep, list_stream};
 use super::readers::{KEPT_IDLE, Readers};
-use super::statements::{claim, constraint_error, insert_qr, read_all, read_optional};
+use super::statements::{constraint_error, insert_qr, read_all, read_optional};
 use super::writer::Writer;
 use crate::ids::QrIdGenerator;
 use crate::model::{
@@ -27,6 +28,8 @@ use time::OffsetDateTime;
 #[derive(Debug)]
 pub(crate) struct SqliteStore {
     writer: Writer,
+    /// Which `X-EXTERNAL-ID`s are taken; used by the writer's jobs only.
+    claims: SharedClaims,
     _checkpointer: Checkpointer,
     readers: Arc<Readers>,
     ids: QrIdGenerator,
@@ -54,8 +57,11 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::backend(format!("opening the database failed: {e}")))??;
+        let claims = SharedClaims::default();
+        let forget = claims.clone();
         Ok(SqliteStore {
-            writer: Writer::start(connection)?,
+            writer: Writer::start(connection, move || forget.lock().forget_all())?,
+            claims,
             _checkpointer: Checkpointer::start(&location)?,
             readers: Arc::new(Readers::new(location)),
             ids: QrIdGenerator::new(node),
@@ -272,8 +278,10 @@ impl Store for SqliteStore {
         key: &ExternalIdKey,
         now: OffsetDateTime,
     ) -> Result<Claim, StoreError> {
-        let key = key.clone();
-        self.writer.run(move |c| claim(c, &key, now)).await
+        let (key, claims) = (key.clone(), self.claims.clone());
+        self.writer
+            .run(move |c| claims.lock().claim(c, &key, now))
+            .await
     }
 
     async fn claim_and_insert_qr(
@@ -282,10 +290,11 @@ impl Store for SqliteStore {
         now: OffsetDateTime,
         qr: &NewQr,
     ) -> Result<ClaimedWork<()>, StoreError> {
-        let (key, qr) = (key.clone(), qr.clone());
+        let (key, qr, claims) = (key.clone(), qr.clone(), self.claims.clone());
         self.writer
             .run(move |c| {
-                Ok(match claim(c, &key, now)? {
+                let claimed = claims.lock().claim(c, &key, now)?;
+                Ok(match claimed {
                     Claim::AlreadyUsed => ClaimedWork::AlreadyUsed,
                     Claim::Claimed => ClaimedWork::Claimed(insert_qr(c, &qr)),
                 })
@@ -303,13 +312,14 @@ impl Store for SqliteStore {
         // The first page is read by the writer, inside the claim's transaction (its cache is
         // warm; a reader's starts cold after every commit), and only answered once that
         // commits: what it saw is committed. Later pages come from the readers.
-        let key = key.clone();
+        let (key, claims) = (key.clone(), self.claims.clone());
         let query = ListQuery::new(&self.readers, merchant_id, day);
         let reading = query.clone();
         let first = self
             .writer
             .run(move |c| {
-                Ok(match claim(c, &key, now)? {
+                let claimed = claims.lock().claim(c, &key, now)?;
+                Ok(match claimed {
                     Claim::AlreadyUsed => ClaimedWork::AlreadyUsed,
                     Claim::Claimed => ClaimedWork::Claimed(reading.first_page(c)),
                 })
@@ -324,30 +334,21 @@ impl Store for SqliteStore {
     }
 
     async fn release_external_id(&self, key: &ExternalIdKey) -> Result<(), StoreError> {
-        let key = key.clone();
+        let (key, claims) = (key.clone(), self.claims.clone());
         self.writer
-            .run(move |c| {
-                let values = params![
-                    key.client_id.as_str(),
-                    key.day.to_string(),
-                    key.external_id.as_str()
-                ];
-                Ok(c.prepare_cached(q::CLAIM_RELEASE)?.execute(values)?)
-            })
+            .run(move |c| claims.lock().release(c, &key))
             .await
-            .map(drop)
     }
 
     async fn purge_external_ids(&self, before: JakartaDate) -> Result<u64, StoreError> {
         // One batch per job: requests' claims commit between the batches.
-        let before = before.to_string();
         let mut total = 0;
         loop {
-            let before = before.clone();
+            let claims = self.claims.clone();
             let deleted = self
                 .writer
-                .run(move |c| Ok(c.execute(q::CLAIM_PURGE_BATCH, params![before, q::PURGE_BATCH])?))
-                .await? as u64;
+                .run(move |c| claims.lock().purge_batch(c, before, q::PURGE_BATCH))
+                .await?;
             total += deleted;
             if deleted < q::PURGE_BATCH as u64 {
                 return Ok(total);

@@ -5,7 +5,9 @@
 //! job waiting in its queue (up to [`MAX_BATCH`]), runs them in one `BEGIN IMMEDIATE … COMMIT`,
 //! and only then answers each caller, so `Ok` still means "committed". Each job is one
 //! statement that changes rows (plus reads), so a job that fails (a unique violation) is undone
-//! by SQLite alone and does not disturb the others in its batch.
+//! by SQLite alone and does not disturb the others in its batch. When a batch does not commit,
+//! the thread calls the `on_rollback` it was started with (state kept beside the database, like
+//! the claim index, must then be rebuilt from it).
 
 use crate::StoreError;
 use rusqlite::Connection;
@@ -68,13 +70,17 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the writer thread on `connection`; it ends when every handle is dropped.
-    pub(crate) fn start(connection: Connection) -> Result<Writer, StoreError> {
+    /// `on_rollback` runs on that thread after every batch that did not commit.
+    pub(crate) fn start(
+        connection: Connection,
+        on_rollback: impl Fn() + Send + 'static,
+    ) -> Result<Writer, StoreError> {
         let (jobs, queue) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));
         let answered = queued.clone();
         std::thread::Builder::new()
             .name("snapqris-sqlite-writer".to_owned())
-            .spawn(move || write_loop(connection, queue, &answered))
+            .spawn(move || write_loop(connection, queue, &answered, on_rollback))
             .map_err(|e| StoreError::backend(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer { jobs, queued })
     }
@@ -114,6 +120,7 @@ fn write_loop(
     connection: Connection,
     mut queue: mpsc::UnboundedReceiver<Box<dyn Job>>,
     queued: &AtomicUsize,
+    on_rollback: impl Fn(),
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
@@ -125,6 +132,9 @@ fn write_loop(
             }
         }
         let committed = commit_batch(&connection, &mut batch);
+        if committed.is_err() {
+            on_rollback();
+        }
         let committed = match &committed {
             Ok(()) => Ok(()),
             Err(why) => Err(why.as_str()),
@@ -164,7 +174,7 @@ mod tests {
         connection
             .execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY)")
             .unwrap();
-        Writer::start(connection).unwrap()
+        Writer::start(connection, || {}).unwrap()
     }
 
     fn insert(key: &'static str) -> impl FnOnce(&Connection) -> Result<usize, StoreError> {
@@ -188,6 +198,34 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(count, 2);
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_does_not_commit_fails_every_job_and_calls_on_rollback() {
+        let connection = Connection::open_in_memory().unwrap();
+        connection
+            .execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY)")
+            .unwrap();
+        let rollbacks = Arc::new(AtomicUsize::new(0));
+        let counted = rollbacks.clone();
+        let writer = Writer::start(connection, move || {
+            counted.fetch_add(1, Ordering::Relaxed);
+        })
+        .unwrap();
+        let rolled_back = writer
+            .run(|c| Ok(c.execute_batch("INSERT INTO t VALUES ('x'); ROLLBACK")?))
+            .await;
+        assert!(
+            rolled_back.is_err(),
+            "a job of a rolled-back batch is not Ok"
+        );
+        assert_eq!(rollbacks.load(Ordering::Relaxed), 1);
+        assert_eq!(
+            writer.run(insert("x")).await.unwrap(),
+            1,
+            "the insert was undone"
+        );
+        assert_eq!(rollbacks.load(Ordering::Relaxed), 1);
     }
 
     #[tokio::test]
