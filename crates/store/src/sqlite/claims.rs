@@ -16,8 +16,9 @@
 //! - when a write transaction does not commit, the writer calls [`ClaimIndex::forget_all`] and
 //!   the next claim rebuilds the index from the table, which is the truth.
 //!
-//! Memory: about 40 bytes per claim of the days kept (the retention purge drops older days
-//! from the table and the index together). A release made by another process on the same file
+//! Memory: a hash-table slot of 24 bytes per claim of the days kept; 600,000 claims grew a
+//! server's RSS by 39 MB, ~65 bytes a claim with the table's spare room (the retention purge
+//! drops older days from the table and the index together). A release made by another process on the same file
 //! is seen by this one after a restart: until then the id stays used here (a refusal, never a
 //! second acceptance).
 
@@ -27,7 +28,7 @@ use crate::rows::to_ms;
 use rusqlite::{Connection, params};
 use snapqris_protocol::JakartaDate;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard};
 use time::OffsetDateTime;
 
@@ -44,10 +45,18 @@ const CLAIM_PURGE_BATCH: &str = "DELETE FROM external_ids WHERE seq IN \
 /// 128 bits standing for one partner's id: two SipHash values under keys drawn at random when
 /// the index is made, so no client can aim for a collision. Two different ids share one with
 /// probability 2⁻¹²⁸ (below 10⁻²⁰ for a billion claims), and a collision could only refuse an
-/// id, never accept one twice.
-type Fingerprint = u128;
+/// id, never accept one twice. Two `u64`s rather than a `u128`: a map slot of 24 bytes, not 32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint(u64, u64);
 
-/// A [`Hasher`] for maps keyed by a [`Fingerprint`], which is random already.
+impl Hash for Fingerprint {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Random already: half of it is as good a hash as any.
+        state.write_u64(self.0);
+    }
+}
+
+/// The [`Hasher`] of maps keyed by a [`Fingerprint`]: takes the one `u64` it is given.
 #[derive(Default)]
 struct FingerprintHasher(u64);
 
@@ -62,8 +71,8 @@ impl Hasher for FingerprintHasher {
         }
     }
 
-    fn write_u128(&mut self, value: u128) {
-        self.0 = value as u64;
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
     }
 }
 
@@ -83,7 +92,7 @@ impl ClaimIndex {
     fn fingerprint(&self, client_id: &str, external_id: &str) -> Fingerprint {
         let [high, low] = &self.keys;
         let key = (client_id, external_id);
-        (u128::from(high.hash_one(key)) << 64) | u128::from(low.hash_one(key))
+        Fingerprint(high.hash_one(key), low.hash_one(key))
     }
 
     /// Adds the rows appended since the last look.
@@ -317,6 +326,11 @@ mod tests {
         let mut restarted = ClaimIndex::default();
         assert_eq!(claim(&mut restarted, &c, &kept), Claim::AlreadyUsed);
         assert_eq!(restarted.days.len(), 1);
+    }
+
+    #[test]
+    fn a_claim_takes_a_24_byte_slot() {
+        assert_eq!(std::mem::size_of::<(Fingerprint, i64)>(), 24);
     }
 
     #[test]
