@@ -46,18 +46,20 @@ impl SqliteStore {
         let durability = options.durability;
         let opening = location.clone();
         // Migrations may wait for another process's write lock: not on an async worker.
+        let claims = SharedClaims::default();
+        let loading = claims.clone();
         let (connection, node) = tokio::task::spawn_blocking(move || {
             super::retry_while_busy(|| {
                 let mut connection = opening.open_writer(durability)?;
                 crate::migrate::run_sqlite(&mut connection)?;
                 let node: i64 =
                     connection.query_row(q::NODE_REGISTER, [to_ms(now)], |row| row.get(0))?;
+                loading.lock().load(&connection)?;
                 Ok((connection, node))
             })
         })
         .await
         .map_err(|e| StoreError::backend(format!("opening the database failed: {e}")))??;
-        let claims = SharedClaims::default();
         let forget = claims.clone();
         Ok(SqliteStore {
             writer: Writer::start(connection, move || forget.lock().forget_all())?,
