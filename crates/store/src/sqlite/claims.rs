@@ -9,9 +9,9 @@
 //! thread, inside the write transaction that appends the row:
 //! - the store loads every kept claim when it opens ([`ClaimIndex::load`]); before each claim
 //!   the index reads the rows appended since it last looked (`seq` greater than the last one it
-//!   saw): the claims of any other process writing the same file. The write lock of the transaction (`BEGIN IMMEDIATE`) keeps anyone
-//!   from appending between that read and this claim's own row, so one claim per partner, day
-//!   and id holds across processes, as the unique key did;
+//!   saw): the claims of any other process writing the same file. The transaction's write lock
+//!   (`BEGIN IMMEDIATE`) keeps anyone from appending between that read and this claim's own
+//!   row, so one claim per partner, day and id holds across processes, as the unique key did;
 //! - `seq` is `AUTOINCREMENT`, never reused, so "after the last one seen" misses nothing;
 //! - when a write transaction does not commit, the writer calls [`ClaimIndex::forget_all`] and
 //!   the next claim reads the whole table again, which is the truth.
@@ -98,8 +98,8 @@ impl ClaimIndex {
         Fingerprint(high.hash_one(key), low.hash_one(key))
     }
 
-    /// Reads every kept claim, with room made for each day's first (a restart: the store loads
-    /// the index as it opens, so that the first request does not wait for it).
+    /// Reads every kept claim, making room for each day's claims first (the store loads the
+    /// index as it opens, so that the first request after a restart does not wait for it).
     pub(crate) fn load(&mut self, c: &Connection) -> Result<(), StoreError> {
         self.forget_all();
         let mut statement = c.prepare_cached(CLAIMS_PER_DAY)?;
