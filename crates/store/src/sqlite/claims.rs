@@ -23,7 +23,7 @@
 //! a restart: until then the id stays used here (a refusal, never a second acceptance).
 
 use crate::StoreError;
-use crate::model::{Claim, ExternalIdKey};
+use crate::model::{Claim, ClaimedWork, ExternalIdKey};
 use crate::rows::to_ms;
 use rusqlite::{Connection, params};
 use snapqris_protocol::JakartaDate;
@@ -216,6 +216,21 @@ fn text<'row>(row: &'row rusqlite::Row<'_>, index: usize) -> Result<&'row str, S
 pub(crate) struct SharedClaims(Arc<Mutex<ClaimIndex>>);
 
 impl SharedClaims {
+    /// Claims `key` and, only when the claim is new, runs `work` in the same transaction.
+    pub(crate) fn claim_then<T>(
+        &self,
+        c: &Connection,
+        key: &ExternalIdKey,
+        now: OffsetDateTime,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<ClaimedWork<T>, StoreError> {
+        let claimed = self.lock().claim(c, key, now)?;
+        Ok(match claimed {
+            Claim::AlreadyUsed => ClaimedWork::AlreadyUsed,
+            Claim::Claimed => ClaimedWork::Claimed(work(c)),
+        })
+    }
+
     /// The index, locked (only the writer thread ever waits for it). A job that panicked while
     /// holding it may have left it half-changed: it is then forgotten and rebuilt.
     pub(crate) fn lock(&self) -> MutexGuard<'_, ClaimIndex> {

@@ -294,13 +294,7 @@ impl Store for SqliteStore {
     ) -> Result<ClaimedWork<()>, StoreError> {
         let (key, qr, claims) = (key.clone(), qr.clone(), self.claims.clone());
         self.writer
-            .run(move |c| {
-                let claimed = claims.lock().claim(c, &key, now)?;
-                Ok(match claimed {
-                    Claim::AlreadyUsed => ClaimedWork::AlreadyUsed,
-                    Claim::Claimed => ClaimedWork::Claimed(insert_qr(c, &qr)),
-                })
-            })
+            .run(move |c| claims.claim_then(c, &key, now, |c| insert_qr(c, &qr)))
             .await
     }
 
@@ -319,13 +313,7 @@ impl Store for SqliteStore {
         let reading = query.clone();
         let first = self
             .writer
-            .run(move |c| {
-                let claimed = claims.lock().claim(c, &key, now)?;
-                Ok(match claimed {
-                    Claim::AlreadyUsed => ClaimedWork::AlreadyUsed,
-                    Claim::Claimed => ClaimedWork::Claimed(reading.first_page(c)),
-                })
-            })
+            .run(move |c| claims.claim_then(c, &key, now, |c| reading.first_page(c)))
             .await?;
         Ok(match first {
             ClaimedWork::AlreadyUsed => ClaimedWork::AlreadyUsed,

@@ -169,12 +169,17 @@ fn commit_batch(connection: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(
 mod tests {
     use super::*;
 
-    fn writer() -> Writer {
+    /// A writer on a fresh in-memory table `t`.
+    fn writer_with(on_rollback: impl Fn() + Send + 'static) -> Writer {
         let connection = Connection::open_in_memory().unwrap();
         connection
             .execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY)")
             .unwrap();
-        Writer::start(connection, || {}).unwrap()
+        Writer::start(connection, on_rollback).unwrap()
+    }
+
+    fn writer() -> Writer {
+        writer_with(|| {})
     }
 
     fn insert(key: &'static str) -> impl FnOnce(&Connection) -> Result<usize, StoreError> {
@@ -202,16 +207,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_that_does_not_commit_fails_every_job_and_calls_on_rollback() {
-        let connection = Connection::open_in_memory().unwrap();
-        connection
-            .execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY)")
-            .unwrap();
         let rollbacks = Arc::new(AtomicUsize::new(0));
         let counted = rollbacks.clone();
-        let writer = Writer::start(connection, move || {
+        let writer = writer_with(move || {
             counted.fetch_add(1, Ordering::Relaxed);
-        })
-        .unwrap();
+        });
         let rolled_back = writer
             .run(|c| Ok(c.execute_batch("INSERT INTO t VALUES ('x'); ROLLBACK")?))
             .await;
