@@ -2,7 +2,7 @@
 //! secrets shown once, settings precedence, `serve`, `demo` and `client`.
 //!
 //! Command lines are written as one string split on whitespace, with `{dir}` standing for the
-//! test's temporary directory and `{testdata}` for `../shared/testdata`.
+//! test's temporary directory and `{testdata}` for the repository's `testdata/`.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -38,7 +38,7 @@ impl Cli {
 
     /// `snapqris --database sqlite://<dir>/t.db LINE`.
     pub(crate) fn command(&self, line: &str) -> Command {
-        let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata");
+        let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
         let line = line
             .replace("{dir}", &self.path(""))
             .replace("{testdata}", &testdata.display().to_string());

@@ -11,9 +11,9 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
-/// The shared test data directory.
+/// The repository's test data directory.
 fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
 }
 
 /// The sample payloads of `qris-samples.txt` (`label payload` lines; payloads may hold spaces).

@@ -28,7 +28,7 @@ pub(crate) const START: OffsetDateTime = datetime!(2026-11-25 08:00 UTC);
 
 fn testdata(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/testdata")
+        .join("testdata")
         .join(name)
 }
 

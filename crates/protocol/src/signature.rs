@@ -248,7 +248,7 @@ mod tests {
 
     fn testdata(name: &str) -> Vec<u8> {
         let path = format!(
-            "{}/../../../shared/testdata/{name}",
+            "{}/../../testdata/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))

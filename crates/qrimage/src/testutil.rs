@@ -1,10 +1,10 @@
 //! Payloads the tests draw.
 
-/// The public sample payloads in `shared/testdata/qris-samples.txt`, as (label, payload).
+/// The public sample payloads in `testdata/qris-samples.txt` (at the repository root), as (label, payload).
 pub(crate) fn samples() -> Vec<(String, String)> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/qris-samples.txt"
+        "/../../testdata/qris-samples.txt"
     );
     let text = std::fs::read_to_string(path).unwrap_or_else(|err| panic!("reading {path}: {err}"));
     let samples: Vec<_> = text

@@ -206,7 +206,7 @@ mod tests {
 
     const SAMPLES: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/qris-samples.txt"
+        "/../../testdata/qris-samples.txt"
     ));
 
     fn samples() -> impl Iterator<Item = (&'static str, &'static str)> {
