@@ -4,6 +4,9 @@
 #   bench/run.sh                  # everything, ~10 minutes on 2 cores
 #   ONLY="sqlite pg" bench/run.sh # a subset: criterion sqlite power pg million day100k perf
 #
+# `pg` also runs pgbench (the database's own limit) in a scratch database, interleaved with
+# snapqris's PostgreSQL runs: the naive transaction per request that a node must beat.
+#
 # Release build, loopback only, server and load generator on the same machine. Each figure is
 # the median of RUNS (default 3) runs of `snapqris bench`. Every server listens on 127.0.0.1
 # (port chosen by the OS) on a throw-away SQLite file, or on a fresh PostgreSQL database
@@ -30,6 +33,8 @@ cleanup() {
     stop_server
     if [[ -n $PG_DB ]]; then
         psql -q "$PG_BASE/postgres" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" || true
+        psql -q "$PG_BASE/postgres" -c "DROP DATABASE IF EXISTS ${PG_DB}_pgbench WITH (FORCE)" ||
+            true
     fi
     rm -rf "$WORK"
 }
@@ -159,18 +164,73 @@ if wants power; then
     stop_server
 fi
 
+# pgbench_setup DATABASE_URL: the reference tables of issue 12 (claims; QRs with the covering
+# merchant-day index), 20 QRs of M1 today and 100,000 of other merchants, and two scripts.
+pgbench_setup() {
+    psql -q "$1" <<'SQL'
+CREATE TABLE claims (partner text, day date, external_id text, claimed_at bigint,
+    PRIMARY KEY (partner, day, external_id));
+CREATE TABLE qrs (id bigint PRIMARY KEY, merchant_id text, partner_ref text, day date,
+    generated_at bigint, kind text, expires_at bigint, amount_sen bigint, qr_content text,
+    UNIQUE (merchant_id, partner_ref));
+CREATE INDEX qrs_by_merchant_day ON qrs (merchant_id, day, generated_at DESC, id DESC)
+    INCLUDE (kind, expires_at, amount_sen);
+INSERT INTO qrs SELECT g, 'M1', 'r' || g, current_date, g, 'static', NULL, NULL, repeat('x', 150)
+    FROM generate_series(1, 20) g;
+INSERT INTO qrs SELECT g, 'O' || (g % 1000), 'r' || g, current_date, g, 'static', NULL, NULL,
+    repeat('x', 150) FROM generate_series(21, 100020) g;
+VACUUM ANALYZE;
+SQL
+    cat >"$WORK/pgbench.list.sql" <<'SQL'
+BEGIN;
+INSERT INTO claims VALUES ('bench', current_date, md5(random()::text), 0);
+SELECT id, kind, generated_at, expires_at, amount_sen FROM qrs WHERE merchant_id = 'M1'
+    AND day = current_date ORDER BY generated_at DESC, id DESC LIMIT 65;
+COMMIT;
+SQL
+    cat >"$WORK/pgbench.generate.sql" <<'SQL'
+\set id random(1000000, 9000000000000000)
+BEGIN;
+INSERT INTO claims VALUES ('bench', current_date, md5(random()::text), 0);
+INSERT INTO qrs VALUES (:id, 'M2', md5(random()::text), current_date, 0, 'dynamic', 0, 900000,
+    repeat('x', 150)) ON CONFLICT DO NOTHING;
+COMMIT;
+SQL
+}
+
+# pgbench_run NAME SCRIPT DATABASE_URL: one pgbench run, as a summary line like bench's.
+pgbench_run() {
+    local tps
+    tps=$(pgbench -n -M prepared -c 32 -j 2 -T "$DURATION" -f "$WORK/pgbench.$2.sql" "$3" 2>&1 |
+        sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p')
+    [[ -n $tps ]] || { echo "pgbench $2 failed" >&2; exit 1; }
+    echo "{\"endpoint\":\"pgbench-$2\",\"requests_per_second\":$tps}" >>"$RESULTS/$1"
+    printf '   %-8s %9.1f tx/s (pgbench -c 32 -j 2)\n' "pgb-$2" "$tps" >&2
+}
+
 # --- (2) PostgreSQL, process then power ------------------------------------------------------
 if wants pg; then
     PG_DB=snapqris_bench_$$
     psql -q "$PG_BASE/postgres" -c "CREATE DATABASE $PG_DB"
+    psql -q "$PG_BASE/postgres" -c "CREATE DATABASE ${PG_DB}_pgbench"
+    pgbench_setup "$PG_BASE/${PG_DB}_pgbench"
     DB=$PG_BASE/$PG_DB
     setup "$DB" M1 M2
     python3 "$ROOT/bench/seed.py" csv --merchant M1 --date "$DAY" --count 20 |
         psql -q "$DB" -c '\copy qr_codes FROM STDIN WITH (FORMAT csv)'
     start_server "$DB"
     bench warmup list --concurrency 4 --requests 200 --merchant-id M1 --date "$DAY"
-    throughput pg
+    for run in $(seq "$RUNS"); do
+        log "pg run $run/$RUNS (with pgbench)"
+        bench pg.health health --concurrency "$CONC" --duration "$DURATION"
+        pgbench_run pgbench.list list "$PG_BASE/${PG_DB}_pgbench"
+        bench pg.list list --concurrency "$CONC" --duration "$DURATION" \
+            --merchant-id M1 --date "$DAY"
+        pgbench_run pgbench.generate generate "$PG_BASE/${PG_DB}_pgbench"
+        bench pg.generate generate --concurrency "$CONC" --duration "$DURATION" --merchant-id M2
+    done
     stop_server
+    psql -q "$PG_BASE/postgres" -c "DROP DATABASE ${PG_DB}_pgbench WITH (FORCE)"
     start_server "$DB" --durability power
     for run in $(seq "$RUNS"); do
         log "pg power run $run/$RUNS"
@@ -316,6 +376,12 @@ for store in ["sqlite", "pg"]:
     row("2", f"{store}: generate dynamic req/s; ratio to /health", f"{fmt(g)}; {fmt_ratio(r)}", "≥ 0.25" if store == "sqlite" else "(reported)",
         (verdict(r, ">=", 0.25) if store == "sqlite" else "") + " " + codes(f"{store}.generate"))
     row("2", f"{store}: list p99 / generate p99 (ms)", f"{fmt(med(f'{store}.list', p99))} / {fmt(med(f'{store}.generate', p99))}")
+for what in ["list", "generate"]:
+    p, b = med(f"pg.{what}", rps), med(f"pgbench.{what}", rps)
+    if p is not None and b is not None:
+        r = run_ratio(f"pg.{what}", f"pgbench.{what}")
+        row("12", f"pg: {what} req/s vs pgbench's naive transaction per request (tx/s)",
+            f"{fmt(p)} / {fmt(b)} = {fmt_ratio(r)}", "≥ 1.0", verdict(r, ">=", 1.0))
 for store in ["sqlite-power", "pg-power"]:
     g = med(f"{store}.generate", rps)
     if g is not None:

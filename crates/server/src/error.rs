@@ -46,6 +46,9 @@ pub enum ApiError {
     TooManyRequests,
     /// The request took longer than `request-timeout` (`504xx00`).
     Timeout,
+    /// The store has more work waiting than it takes (`503xx00`, CONTRACT §8); the
+    /// `X-EXTERNAL-ID` is not used up.
+    ServiceUnavailable,
     /// Anything unexpected (`500xx00`); logged, answered without detail.
     Internal(String),
 }
@@ -61,7 +64,10 @@ impl From<FieldError> for ApiError {
 
 impl From<snapqris_store::StoreError> for ApiError {
     fn from(error: snapqris_store::StoreError) -> Self {
-        ApiError::Internal(format!("store: {error:?}"))
+        match error {
+            snapqris_store::StoreError::Overloaded => ApiError::ServiceUnavailable,
+            error => ApiError::Internal(format!("store: {error:?}")),
+        }
     }
 }
 
@@ -115,13 +121,17 @@ impl ApiError {
             DuplicatePartnerReference => (code(409, 1), "Duplicate partnerReferenceNo".to_owned()),
             TooManyRequests => (code(429, 0), "Too Many Requests".to_owned()),
             Timeout => (code(504, 0), "Timeout".to_owned()),
+            ServiceUnavailable => (code(503, 0), "Service Unavailable".to_owned()),
             Internal(_) => (code(500, 0), "General Error".to_owned()),
         }
     }
 
     /// Whether the failure was the server's (the `X-EXTERNAL-ID` claim is then given back).
     pub fn is_server_error(&self) -> bool {
-        matches!(self, ApiError::Internal(_) | ApiError::Timeout)
+        matches!(
+            self,
+            ApiError::Internal(_) | ApiError::Timeout | ApiError::ServiceUnavailable
+        )
     }
 
     /// The JSON answer for `service`; internal errors are logged here, never sent.

@@ -20,7 +20,6 @@
 //! ```
 #![deny(missing_docs)]
 
-mod claim;
 mod clock;
 mod config;
 mod directory;

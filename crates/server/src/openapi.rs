@@ -26,6 +26,7 @@ fn transaction_errors() -> Vec<ApiError> {
         ExternalIdReused,
         TooManyRequests,
         Internal(String::new()),
+        ServiceUnavailable,
         Timeout,
     ]
 }

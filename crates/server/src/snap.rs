@@ -1,7 +1,10 @@
 //! The SNAP request pipeline shared by the transaction services: body limit, headers, token,
 //! timestamp, signature and the `X-EXTERNAL-ID` claim, in CONTRACT §4.2's order.
+//!
+//! The claim is the pipeline's alone ([`run_transaction`]): a service describes its work as a
+//! store [`Job`] and answers from its outcome; the pipeline claims the id and runs the job in
+//! one unit of work, and gives the id back when the server fails (5xx).
 
-use crate::claim::ClaimTicket;
 use crate::directory::PartnerEntry;
 use crate::error::ApiError;
 use crate::rate_limit;
@@ -15,9 +18,10 @@ use snapqris_protocol::{
     ChannelId, ClientId, ExternalId, JakartaDate, ServiceCode, TransactionVerifier, XTimestamp,
     verify_transaction,
 };
-use snapqris_store::{ExternalIdKey, SignatureMode};
+use snapqris_store::{ClaimedWork, ExternalIdKey, Job, NoWork, SignatureMode, StoreError};
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use time::OffsetDateTime;
 
 /// A request whose body has been read within the limit.
@@ -33,8 +37,6 @@ pub(crate) struct Caller {
     pub(crate) partner: Arc<PartnerEntry>,
     /// The partner's client id, as parsed from `X-PARTNER-ID`.
     pub(crate) client_id: ClientId,
-    /// The request's `X-EXTERNAL-ID` claim: made already, or to be made by the handler.
-    pub(crate) claim: ClaimTicket,
 }
 
 /// The value of a header that must appear at most once; `Err` when repeated or not text.
@@ -136,8 +138,12 @@ fn transaction_headers<'a>(
     })
 }
 
-/// Checks everything up to the `X-EXTERNAL-ID` claim (CONTRACT §4.2).
-async fn authenticate(state: &AppState, request: &SnapRequest) -> Result<Caller, ApiError> {
+/// Checks everything up to the `X-EXTERNAL-ID` claim (CONTRACT §4.2); answers the caller and
+/// the claim to make.
+async fn authenticate(
+    state: &AppState,
+    request: &SnapRequest,
+) -> Result<(Caller, ExternalIdKey), ApiError> {
     let inner = &state.inner;
     // CONTRACT §4.2: the rate limit comes first, before anything can be claimed.
     let partner_header = request.parts.headers.get("x-partner-id");
@@ -191,17 +197,16 @@ async fn authenticate(state: &AppState, request: &SnapRequest) -> Result<Caller,
     .map_err(|_| ApiError::InvalidSignature)?;
     tracing::debug!(body_variant = variant.as_str(), "signature verified");
 
-    // CONTRACT §4.2: claimed once token and signature verify, whatever follows.
     let key = ExternalIdKey {
         client_id: headers.partner_id.clone(),
         day: JakartaDate::of_instant(request.received_at),
         external_id: headers.external_id,
     };
-    Ok(Caller {
+    let caller = Caller {
         partner,
         client_id: headers.partner_id,
-        claim: ClaimTicket::new(key, request.received_at),
-    })
+    };
+    Ok((caller, key))
 }
 
 /// The allowed `X-TIMESTAMP` distance as a `time::Duration`.
@@ -209,37 +214,66 @@ pub(crate) fn window(state: &AppState) -> time::Duration {
     time::Duration::try_from(state.inner.config.timestamp_window).unwrap_or(time::Duration::MAX)
 }
 
-/// Where a transaction service's `X-EXTERNAL-ID` is claimed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ClaimBy {
-    /// By the pipeline, right after the signature verifies.
-    Pipeline,
-    /// By the handler, together with its own store work ([`ClaimTicket`]).
-    Handler,
+/// A transaction service: what it checks and does, and how it answers. It never sees the
+/// `X-EXTERNAL-ID` claim ([`run_transaction`] makes it).
+pub(crate) trait Service: Send + Sync + 'static {
+    /// The service's code (its answers' middle digits).
+    const CODE: ServiceCode;
+    /// The store work that commits with the claim.
+    type Job: Job;
+    /// What the answer needs besides the job's output.
+    type Plan: Send;
+
+    /// Parses and checks the request and describes its work. Runs before the claim; a
+    /// refusal still uses up the id (it is claimed, then the refusal answered — or `409xx00`
+    /// if the id was used already).
+    fn prepare(
+        state: &AppState,
+        request: &SnapRequest,
+        caller: &Caller,
+    ) -> impl Future<Output = Result<(Self::Job, Self::Plan), ApiError>> + Send;
+
+    /// Answers once the job committed with the claim (`done` is its outcome; a failed job's
+    /// writes were undone, the claim stands).
+    fn answer(
+        state: &AppState,
+        request: &SnapRequest,
+        plan: Self::Plan,
+        done: Result<<Self::Job as Job>::Output, StoreError>,
+    ) -> impl Future<Output = Result<Response, ApiError>> + Send;
 }
 
-/// Runs one transaction service: reads and authenticates the request, then `handler`, within
-/// `request-timeout`; gives the `X-EXTERNAL-ID` back when the server fails (5xx).
-pub(crate) async fn run_transaction<F, Fut>(
+/// Runs one transaction service: reads and authenticates the request, prepares its work, claims
+/// the `X-EXTERNAL-ID` and runs the work in one unit of work, then answers, all within
+/// `request-timeout`; gives the id back when the server fails (5xx).
+pub(crate) async fn run_transaction<S: Service>(
     state: AppState,
-    service: ServiceCode,
-    claim_by: ClaimBy,
     request: Request<Body>,
-    handler: F,
-) -> Response
-where
-    F: FnOnce(AppState, SnapRequest, Caller) -> Fut,
-    Fut: Future<Output = Result<Response, ApiError>>,
-{
-    let mut ticket = None;
+) -> Response {
+    // Set once this request is known to hold its claim. A request that times out while its
+    // claim is on the way to the store does not know, and gives nothing back: releasing could
+    // delete another request's claim of the same id, and the claim (with its work) may still
+    // commit, which a resend then meets as `409xx00`.
+    let taken = AtomicBool::new(false);
+    let mut claimed_key = None;
     let work = async {
         let request = read_request(&state, request).await?;
-        let caller = authenticate(&state, &request).await?;
-        ticket = Some(caller.claim.clone());
-        if claim_by == ClaimBy::Pipeline {
-            caller.claim.claim(&state).await?;
-        }
-        handler(state.clone(), request, caller).await
+        let (caller, key) = authenticate(&state, &request).await?;
+        let key = claimed_key.insert(key);
+        let at = request.received_at;
+        let store = &state.inner.store;
+        let (job, plan) = match S::prepare(&state, &request, &caller).await {
+            Ok(prepared) => prepared,
+            // A server failure claims nothing: the claim would be given back at once.
+            Err(failure) if failure.is_server_error() => return Err(failure),
+            Err(refusal) => {
+                // CONTRACT §4.2: claimed once token and signature verify, whatever follows.
+                claim_outcome(store.claim_then(key, at, NoWork).await?, &taken)??;
+                return Err(refusal);
+            }
+        };
+        let done = claim_outcome(store.claim_then(key, at, job).await?, &taken)?;
+        S::answer(&state, &request, plan, done).await
     };
     let outcome = tokio::time::timeout(state.inner.config.request_timeout, work)
         .await
@@ -248,14 +282,34 @@ where
         Ok(response) => response,
         Err(error) => {
             if error.is_server_error()
-                && let Some(ticket) = ticket.filter(ClaimTicket::taken)
+                && taken.load(Ordering::Acquire)
+                && let Some(key) = &claimed_key
             {
-                match state.inner.store.release_external_id(ticket.key()).await {
+                match state.inner.store.release_external_id(key).await {
                     Ok(()) => crate::metrics::record_claim("released"),
                     Err(e) => tracing::error!(error = ?e, "could not release X-EXTERNAL-ID claim"),
                 }
             }
-            error.into_response_for(service)
+            error.into_response_for(S::CODE)
+        }
+    }
+}
+
+/// Notes a claim's outcome (counted; remembered in `taken`) and answers the work's outcome, or
+/// `409xx00` when the id was used.
+fn claim_outcome<T>(
+    done: ClaimedWork<T>,
+    taken: &AtomicBool,
+) -> Result<Result<T, StoreError>, ApiError> {
+    match done {
+        ClaimedWork::Claimed(outcome) => {
+            crate::metrics::record_claim("claimed");
+            taken.store(true, Ordering::Release);
+            Ok(outcome)
+        }
+        ClaimedWork::AlreadyUsed => {
+            crate::metrics::record_claim("reused");
+            Err(ApiError::ExternalIdReused)
         }
     }
 }

@@ -22,6 +22,9 @@ pub enum Constraint {
     MerchantId,
     /// The merchant already has a QR with this `partnerReferenceNo`.
     PartnerReferenceNo,
+    /// The `id_qr` is taken (two nodes shared a node number: the caller retries with a fresh
+    /// id).
+    QrId,
 }
 
 /// Why a store operation failed.
@@ -40,6 +43,10 @@ pub enum StoreError {
     /// A stored value could not be read back (the database was edited by hand?).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The store has more work waiting than it takes (CONTRACT §8): refused at once, nothing
+    /// written.
+    #[error("the store is overloaded")]
+    Overloaded,
     /// The database failed (the source is the driver's error).
     #[error("database error")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -2,10 +2,11 @@
 //!
 //! [`Store`] is the interface handlers and the CLI use; [`connect`] opens the backend named by
 //! a URL (`sqlite://…` or `postgres://…`), applies the embedded migrations and returns it.
-//! Both backends run the same statements (`queries.rs`); SQLite through synchronous calls on
-//! our own threads (`sqlite/`), PostgreSQL through sqlx (`postgres/`). Every uniqueness rule is
-//! a database constraint, so guarantees hold across any number of processes sharing one
-//! database.
+//! A request's `X-EXTERNAL-ID` claim and its writes commit together as one unit of work
+//! ([`Store::claim_then`] with a [`Job`], `work.rs`). Each backend has its own statements:
+//! SQLite through synchronous rusqlite calls on our own threads (`sqlite/`), PostgreSQL through
+//! sqlx's native driver (`postgres/`). Every uniqueness rule is a database constraint, so
+//! guarantees hold across any number of processes sharing one database.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), snapqris_store::StoreError> {
@@ -21,21 +22,23 @@
 
 mod error;
 mod ids;
+mod list;
 mod migrate;
 mod model;
 mod payment;
 mod postgres;
-mod queries;
 mod rows;
 mod sqlite;
 mod store;
+mod work;
 
 pub use crate::error::{Constraint, Entity, StoreError};
 pub use crate::model::{
-    Blacklisting, Claim, ClaimedWork, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant,
-    NewPartner, NewQr, Partner, PaymentRefusal, QrCode, QrKind, QrSummary, SignatureMode,
+    Blacklisting, Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr,
+    Partner, PaymentRefusal, QrCode, QrKind, QrSummary, SignatureMode,
 };
-pub use crate::store::{Backend, PoolUsage, QrStream, Store};
+pub use crate::store::{PoolUsage, QrStream, Store};
+pub use crate::work::{ClaimedWork, ExpireQr, FirstListPage, InsertQr, Job, ListPage, NoWork};
 
 use std::sync::Arc;
 
@@ -67,34 +70,21 @@ impl Default for StoreOptions {
     }
 }
 
-/// The backend a database URL names.
-pub fn backend_of(url: &str) -> Result<Backend, StoreError> {
+/// Opens the store at `url`, applying pending migrations first.
+pub async fn connect(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
+    let now = time::OffsetDateTime::now_utc();
     if url.starts_with("sqlite:") {
-        Ok(Backend::Sqlite)
+        let location = sqlite::Location::parse(url)?;
+        Ok(Arc::new(
+            sqlite::SqliteStore::open(location, options, now).await?,
+        ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Backend::Postgres)
+        let pool = postgres::connect(url, options).await?;
+        migrate::run_postgres(&pool).await?;
+        Ok(Arc::new(postgres::PostgresStore::open(pool, now).await?))
     } else {
         Err(StoreError::UnsupportedUrl(
             url.split(':').next().unwrap_or("").to_owned(),
         ))
-    }
-}
-
-/// Opens the store at `url`, applying pending migrations first.
-pub async fn connect(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
-    let now = time::OffsetDateTime::now_utc();
-    match backend_of(url)? {
-        Backend::Sqlite => {
-            let location = sqlite::Location::parse(url)?;
-            Ok(Arc::new(
-                sqlite::SqliteStore::open(location, options, now).await?,
-            ))
-        }
-        Backend::Postgres => {
-            sqlx::any::install_default_drivers();
-            let pool = postgres::connect(url, options).await?;
-            migrate::run_postgres(&pool).await?;
-            Ok(Arc::new(postgres::PostgresStore::open(pool, now).await?))
-        }
     }
 }

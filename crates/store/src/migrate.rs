@@ -2,7 +2,7 @@
 
 use crate::StoreError;
 use crate::rows::to_ms;
-use sqlx::AnyPool;
+use sqlx::PgPool;
 
 /// One numbered schema change.
 struct Migration {
@@ -45,6 +45,11 @@ const POSTGRES: &[Migration] = &[
         name: "covering_list_index",
         sql: include_str!("../migrations/postgres/0002_covering_list_index.sql"),
     },
+    Migration {
+        version: 3,
+        name: "native_types",
+        sql: include_str!("../migrations/postgres/0003_native_types.sql"),
+    },
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
@@ -66,10 +71,9 @@ fn log_applied(migration: &Migration) {
 
 /// Applies every PostgreSQL migration the database lacks, in one transaction holding an
 /// advisory lock: a second process starting at the same moment waits, then finds nothing to do.
-pub(crate) async fn run_postgres(pool: &AnyPool) -> Result<(), StoreError> {
+pub(crate) async fn run_postgres(pool: &PgPool) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
-    // Wrapped so the result column is an integer: `void` has no `Any` type.
-    sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(POSTGRES_MIGRATION_LOCK)
         .execute(&mut *tx)
         .await?;

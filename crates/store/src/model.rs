@@ -1,6 +1,5 @@
 //! The records the store keeps, as plain data.
 
-use crate::StoreError;
 use snapqris_protocol::{ClientId, ExternalId, JakartaDate, MerchantId, ServiceCode};
 use time::OffsetDateTime;
 
@@ -229,27 +228,6 @@ pub enum Claim {
     Claimed,
     /// The id was already used by the partner on that day.
     AlreadyUsed,
-}
-
-/// The outcome of claiming an `X-EXTERNAL-ID` together with the request's own work, committed
-/// at once: the work only runs when the claim is new.
-#[derive(Debug)]
-pub enum ClaimedWork<T> {
-    /// The id was already used by the partner on that day; nothing else was done.
-    AlreadyUsed,
-    /// The id is now claimed; the work's own outcome (a failed work leaves the claim standing).
-    Claimed(Result<T, StoreError>),
-}
-
-impl Claim {
-    /// The outcome of the claim's `INSERT … ON CONFLICT DO NOTHING`, from the rows it inserted.
-    pub(crate) fn from_rows_inserted(rows: u64) -> Claim {
-        if rows == 1 {
-            Claim::Claimed
-        } else {
-            Claim::AlreadyUsed
-        }
-    }
 }
 
 /// What identifies an `X-EXTERNAL-ID` claim.

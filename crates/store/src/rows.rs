@@ -1,14 +1,19 @@
 //! Converting between rows and records: Unix milliseconds, service lists, enums.
+//!
+//! Both schemas name their columns alike; the column types differ (SQLite keeps flags as 0/1
+//! integers, PostgreSQL as `BOOLEAN`), and each driver's [`Columns`] reads its own.
 
-use crate::model::{Blacklisting, Merchant, Partner, QrCode, QrKind, QrSummary, SignatureMode};
+use crate::model::{Blacklisting, Merchant, Partner, QrCode, QrKind, SignatureMode};
 use crate::{Entity, StoreError};
 use snapqris_protocol::ServiceCode;
 use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
 
 /// Reading typed columns by name, whichever driver produced the row.
 pub(crate) trait Columns {
+    /// A non-null flag column.
+    fn flag(&self, column: &str) -> Result<bool, StoreError>;
     /// A non-null integer column.
     fn int(&self, column: &str) -> Result<i64, StoreError>;
     /// A nullable integer column.
@@ -19,7 +24,10 @@ pub(crate) trait Columns {
     fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
 }
 
-impl Columns for AnyRow {
+impl Columns for PgRow {
+    fn flag(&self, column: &str) -> Result<bool, StoreError> {
+        Ok(self.try_get(column)?)
+    }
     fn int(&self, column: &str) -> Result<i64, StoreError> {
         Ok(self.try_get(column)?)
     }
@@ -35,6 +43,9 @@ impl Columns for AnyRow {
 }
 
 impl Columns for rusqlite::Row<'_> {
+    fn flag(&self, column: &str) -> Result<bool, StoreError> {
+        Ok(self.get::<_, i64>(column)? != 0)
+    }
     fn int(&self, column: &str) -> Result<i64, StoreError> {
         Ok(self.get(column)?)
     }
@@ -92,13 +103,13 @@ pub(crate) fn partner_from_row(row: &impl Columns) -> Result<Partner, StoreError
         signature_mode: SignatureMode::parse(&mode)
             .ok_or_else(|| StoreError::Corrupt(format!("signature mode {mode:?}")))?,
         services: services_from_text(&services)?,
-        enabled: row.int("enabled")? != 0,
+        enabled: row.flag("enabled")?,
         created_at: from_ms(row.int("created_at")?)?,
     })
 }
 
 pub(crate) fn merchant_from_row(row: &impl Columns) -> Result<Merchant, StoreError> {
-    let blacklisted = row.int("blacklisted")? != 0;
+    let blacklisted = row.flag("blacklisted")?;
     let blacklisted = if blacklisted {
         Some(Blacklisting {
             reason: row.opt_text("blacklist_reason")?,
@@ -142,16 +153,6 @@ pub(crate) fn qr_from_row(row: &impl Columns) -> Result<QrCode, StoreError> {
         paid_at: from_ms_opt(row.opt_int("paid_at")?)?,
         paid_amount_sen: row.opt_int("paid_amount_sen")?,
         payment_count: row.int("payment_count")?,
-    })
-}
-
-pub(crate) fn summary_from_row(row: &impl Columns) -> Result<QrSummary, StoreError> {
-    Ok(QrSummary {
-        id_qr: row.int("id_qr")?,
-        kind: kind_from_row(row)?,
-        generated_at: from_ms(row.int("generated_at")?)?,
-        expires_at: from_ms_opt(row.opt_int("expires_at")?)?,
-        amount_sen: row.opt_int("amount_sen")?,
     })
 }
 

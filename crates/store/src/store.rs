@@ -2,24 +2,16 @@
 
 use crate::StoreError;
 use crate::model::{
-    Claim, ClaimedWork, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr,
-    Partner, PaymentRefusal, QrCode, QrSummary,
+    Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PaymentRefusal,
+    QrCode, QrSummary,
 };
+use crate::work::{AnyOutput, ClaimedWork, ErasedJob, Job, ListPage, NoWork, unerase};
 use futures_util::stream::BoxStream;
 use snapqris_protocol::JakartaDate;
 use time::OffsetDateTime;
 
 /// A stream of Generate List items, newest first, read lazily from the database.
 pub type QrStream = BoxStream<'static, Result<QrSummary, StoreError>>;
-
-/// Which database a store talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// An embedded SQLite file.
-    Sqlite,
-    /// A PostgreSQL server, possibly shared by many nodes.
-    Postgres,
-}
 
 /// The state of one connection pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,9 +35,6 @@ pub struct PoolUsage {
 /// any number of processes sharing it.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// The database behind this store.
-    fn backend(&self) -> Backend;
-
     /// How full the connection pools are, for metrics.
     fn pool_usage(&self) -> Vec<PoolUsage>;
 
@@ -118,42 +107,15 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
 
-    /// Claims an `X-EXTERNAL-ID` for its partner and day; race-free across nodes.
-    async fn claim_external_id(
+    /// [`claim_then`](Store::claim_then) for any job, its output erased (the trait stays
+    /// usable as `dyn Store`; call `claim_then`).
+    #[doc(hidden)]
+    async fn run_claimed(
         &self,
         key: &ExternalIdKey,
         now: OffsetDateTime,
-    ) -> Result<Claim, StoreError>;
-
-    /// Claims `key` and, when the claim is new, stores `qr`, in one commit where the backend
-    /// can (SQLite: one trip to the writer). A refused `qr` leaves the claim standing.
-    async fn claim_and_insert_qr(
-        &self,
-        key: &ExternalIdKey,
-        now: OffsetDateTime,
-        qr: &NewQr,
-    ) -> Result<ClaimedWork<()>, StoreError> {
-        Ok(match self.claim_external_id(key, now).await? {
-            Claim::AlreadyUsed => ClaimedWork::AlreadyUsed,
-            Claim::Claimed => ClaimedWork::Claimed(self.insert_qr(qr).await),
-        })
-    }
-
-    /// Claims `key` and, when the claim is new, lists the merchant-day as
-    /// [`list_day`](Store::list_day) does; SQLite reads the first page in the claim's own trip
-    /// to the writer.
-    async fn claim_and_list_day(
-        &self,
-        key: &ExternalIdKey,
-        now: OffsetDateTime,
-        merchant_id: &str,
-        day: JakartaDate,
-    ) -> Result<ClaimedWork<QrStream>, StoreError> {
-        Ok(match self.claim_external_id(key, now).await? {
-            Claim::AlreadyUsed => ClaimedWork::AlreadyUsed,
-            Claim::Claimed => ClaimedWork::Claimed(Ok(self.list_day(merchant_id, day))),
-        })
-    }
+        job: Box<dyn ErasedJob>,
+    ) -> Result<ClaimedWork<AnyOutput>, StoreError>;
 
     /// Gives a claim back (the request failed on the server's side).
     async fn release_external_id(&self, key: &ExternalIdKey) -> Result<(), StoreError>;
@@ -169,6 +131,10 @@ pub trait Store: Send + Sync + 'static {
     /// streamed in bounded memory.
     fn list_day(&self, merchant_id: &str, day: JakartaDate) -> QrStream;
 
+    /// [`list_day`](Store::list_day) going on from a first page read already (by
+    /// [`FirstListPage`](crate::FirstListPage)): its items, then the pages after it.
+    fn list_day_after(&self, merchant_id: &str, day: JakartaDate, first: ListPage) -> QrStream;
+
     /// The merchant's QR with this id.
     async fn qr_by_id(&self, merchant_id: &str, id_qr: i64) -> Result<Option<QrCode>, StoreError>;
 
@@ -182,15 +148,6 @@ pub trait Store: Send + Sync + 'static {
     /// The QR with this id, whoever owns it (operator commands).
     async fn qr(&self, id_qr: i64) -> Result<Option<QrCode>, StoreError>;
 
-    /// Expires the merchant's unpaid, unexpired dynamic QR now (service 93); race-free: of two
-    /// concurrent calls one expires it and the other finds it expired.
-    async fn expire_qr(
-        &self,
-        merchant_id: &str,
-        id_qr: i64,
-        now: OffsetDateTime,
-    ) -> Result<ExpireOutcome, StoreError>;
-
     /// Records a payment (sandbox simulation): a dynamic QR once, before it expires, for its own
     /// amount (`amount_sen` may be `None` or equal); a static QR any number of times, for the
     /// amount given. Returns the QR as it is afterwards.
@@ -200,4 +157,30 @@ pub trait Store: Send + Sync + 'static {
         amount_sen: Option<i64>,
         now: OffsetDateTime,
     ) -> Result<Result<QrCode, PaymentRefusal>, StoreError>;
+}
+
+impl dyn Store {
+    /// Claims `key` (an `X-EXTERNAL-ID` for its partner and day; race-free across nodes) and,
+    /// only when the claim is new, runs `job` in the claim's own transaction: both commit or
+    /// neither does (`work.rs`). A failed job has its writes undone; the claim stands.
+    pub async fn claim_then<J: Job>(
+        &self,
+        key: &ExternalIdKey,
+        now: OffsetDateTime,
+        job: J,
+    ) -> Result<ClaimedWork<J::Output>, StoreError> {
+        Ok(unerase(self.run_claimed(key, now, Box::new(job)).await?))
+    }
+
+    /// Claims an `X-EXTERNAL-ID` for its partner and day, with no other work.
+    pub async fn claim_external_id(
+        &self,
+        key: &ExternalIdKey,
+        now: OffsetDateTime,
+    ) -> Result<Claim, StoreError> {
+        Ok(match self.claim_then(key, now, NoWork).await? {
+            ClaimedWork::AlreadyUsed => Claim::AlreadyUsed,
+            ClaimedWork::Claimed(outcome) => outcome.map(|()| Claim::Claimed)?,
+        })
+    }
 }

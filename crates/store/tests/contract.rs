@@ -5,8 +5,9 @@
 use futures_util::TryStreamExt;
 use snapqris_protocol::{ClientId, ExternalId, JakartaDate, MerchantId, ServiceCode};
 use snapqris_store::{
-    Claim, Constraint, Entity, ExternalIdKey, NewMerchant, NewPartner, NewQr, QrKind, QrSummary,
-    SignatureMode, Store, StoreError, StoreOptions,
+    Claim, ClaimedWork, Constraint, Entity, ExpireOutcome, ExpireQr, ExternalIdKey, FirstListPage,
+    InsertQr, NewMerchant, NewPartner, NewQr, QrKind, QrSummary, SignatureMode, Store, StoreError,
+    StoreOptions,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -528,4 +529,217 @@ on_each_backend!(
     a_day_is_listed_newest_first_ties_by_higher_id_and_nothing_else,
     two_stores_connecting_at_once_to_an_empty_database_apply_each_migration_once,
     ids_from_two_stores_on_one_database_never_collide,
+);
+
+// Units of work (work.rs): a claim and the writes it guards commit together.
+
+fn claimed<T: std::fmt::Debug>(done: ClaimedWork<T>) -> Result<T, StoreError> {
+    match done {
+        ClaimedWork::Claimed(outcome) => outcome,
+        ClaimedWork::AlreadyUsed => panic!("the claim was refused"),
+    }
+}
+
+async fn a_job_runs_only_when_its_claim_is_new(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    let store = store_with_merchants(&database).await;
+    let key = claim_key("P1", date!(2026 - 11 - 25), "EXT-1");
+
+    let first = store
+        .claim_then(&key, NOW, InsertQr(qr(1, "M1", NOW)))
+        .await
+        .unwrap();
+    let again = store
+        .claim_then(&key, NOW, InsertQr(qr(2, "M1", NOW)))
+        .await
+        .unwrap();
+
+    assert!(matches!(first, ClaimedWork::Claimed(Ok(()))), "{first:?}");
+    assert!(matches!(again, ClaimedWork::AlreadyUsed), "{again:?}");
+    assert!(store.qr(1).await.unwrap().is_some());
+    assert!(
+        store.qr(2).await.unwrap().is_none(),
+        "the refused claim's work did not run"
+    );
+}
+
+async fn a_refused_job_writes_nothing_and_its_claim_stands(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    let store = store_with_merchants(&database).await;
+    let day = date!(2026 - 11 - 25);
+    store.insert_qr(&qr(1, "M1", NOW)).await.unwrap();
+
+    let same_reference = NewQr {
+        id_qr: 2,
+        ..qr(1, "M1", NOW)
+    };
+    let same_id = NewQr {
+        partner_reference_no: "other".into(),
+        ..qr(1, "M1", NOW)
+    };
+    let unknown_merchant = qr(3, "M9", NOW);
+    let cases = [
+        ("EXT-REF", same_reference, "reference"),
+        ("EXT-ID", same_id, "id"),
+        ("EXT-MERCHANT", unknown_merchant, "merchant"),
+    ];
+    for (external_id, qr, case) in cases {
+        let key = claim_key("P1", day, external_id);
+        let outcome = claimed(store.claim_then(&key, NOW, InsertQr(qr)).await.unwrap());
+        match case {
+            "reference" => assert!(
+                matches!(
+                    outcome,
+                    Err(StoreError::Conflict(Constraint::PartnerReferenceNo))
+                ),
+                "{case}: {outcome:?}"
+            ),
+            "id" => assert!(
+                matches!(outcome, Err(StoreError::Conflict(Constraint::QrId))),
+                "{case}: {outcome:?}"
+            ),
+            _ => assert!(
+                matches!(outcome, Err(StoreError::NotFound(Entity::Merchant))),
+                "{case}: {outcome:?}"
+            ),
+        }
+        assert_eq!(
+            store.claim_external_id(&key, NOW).await.unwrap(),
+            Claim::AlreadyUsed,
+            "{case}: the claim stands"
+        );
+    }
+    assert_eq!(
+        list(&*store, "M1", day).await.len(),
+        1,
+        "nothing else was stored"
+    );
+    let other = store.qr_by_partner_reference("M1", "other").await.unwrap();
+    assert!(
+        other.is_none(),
+        "the QR with the clashing id was not stored"
+    );
+    assert!(store.qr(2).await.unwrap().is_none() && store.qr(3).await.unwrap().is_none());
+}
+
+async fn a_first_list_page_comes_with_the_claim_and_the_rest_follows(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    let store = store_with_merchants(&database).await;
+    let day = date!(2026 - 11 - 25);
+    for n in 0..300_i64 {
+        let at = NOW + time::Duration::seconds(n / 2);
+        store.insert_qr(&qr(1_000 + n, "M1", at)).await.unwrap();
+    }
+    let job = || FirstListPage {
+        merchant_id: MerchantId::parse("M1").unwrap(),
+        day: JakartaDate::from_date(day),
+    };
+    let key = claim_key("P1", day, "EXT-LIST");
+
+    let first = claimed(store.claim_then(&key, NOW, job()).await.unwrap()).unwrap();
+    let again = store.claim_then(&key, NOW, job()).await.unwrap();
+    let empty_day = FirstListPage {
+        merchant_id: MerchantId::parse("M2").unwrap(),
+        day: JakartaDate::from_date(day),
+    };
+    let empty = store
+        .claim_then(&claim_key("P1", day, "EXT-EMPTY"), NOW, empty_day)
+        .await
+        .unwrap();
+
+    assert_eq!(first.len(), 256, "a whole first page");
+    assert!(matches!(again, ClaimedWork::AlreadyUsed));
+    assert!(matches!(empty, ClaimedWork::Claimed(Ok(ref page)) if page.is_empty()));
+    let whole: Vec<QrSummary> = store
+        .list_day_after("M1", JakartaDate::from_date(day), first)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        whole,
+        list(&*store, "M1", day).await,
+        "the same items, in the same order"
+    );
+    assert_eq!(whole.len(), 300);
+}
+
+async fn racing_expiries_of_one_qr_expire_it_once(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    let store = store_with_merchants(&database).await;
+    let day = date!(2026 - 11 - 25);
+    store
+        .insert_qr(&NewQr {
+            kind: QrKind::Dynamic,
+            amount_sen: Some(900_000),
+            expires_at: Some(NOW + time::Duration::hours(1)),
+            ..qr(1, "M1", NOW)
+        })
+        .await
+        .unwrap();
+    let expire = |id_qr| ExpireQr {
+        merchant_id: MerchantId::parse("M1").unwrap(),
+        id_qr,
+        at: NOW,
+    };
+
+    let racing = (0..10).map(|n| {
+        let store = store.clone();
+        let job = expire(1);
+        tokio::spawn(async move {
+            let key = claim_key("P1", day, &format!("EXT-{n}"));
+            claimed(store.claim_then(&key, NOW, job).await.unwrap()).unwrap()
+        })
+    });
+    let outcomes: Vec<ExpireOutcome> = futures_util::future::try_join_all(racing).await.unwrap();
+    let unknown = store
+        .claim_then(&claim_key("P1", day, "EXT-UNKNOWN"), NOW, expire(99))
+        .await
+        .unwrap();
+
+    let expired = outcomes
+        .iter()
+        .filter(|o| **o == ExpireOutcome::Expired)
+        .count();
+    assert_eq!(expired, 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| *o != ExpireOutcome::NotFound));
+    assert!(matches!(
+        unknown,
+        ClaimedWork::Claimed(Ok(ExpireOutcome::NotFound))
+    ));
+    assert_eq!(store.qr(1).await.unwrap().unwrap().expires_at, Some(NOW));
+}
+
+async fn twenty_concurrent_payments_of_one_dynamic_qr_pay_it_once(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    let store = store_with_merchants(&database).await;
+    store
+        .insert_qr(&NewQr {
+            kind: QrKind::Dynamic,
+            amount_sen: Some(900_000),
+            expires_at: Some(NOW + time::Duration::hours(1)),
+            ..qr(1, "M1", NOW)
+        })
+        .await
+        .unwrap();
+
+    let racing = (0..20).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.record_payment(1, None, NOW).await.unwrap() })
+    });
+    let outcomes = futures_util::future::try_join_all(racing).await.unwrap();
+
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(store.qr(1).await.unwrap().unwrap().payment_count, 1);
+}
+
+on_each_backend!(
+    a_job_runs_only_when_its_claim_is_new,
+    a_refused_job_writes_nothing_and_its_claim_stands,
+    a_first_list_page_comes_with_the_claim_and_the_rest_follows,
+    racing_expiries_of_one_qr_expire_it_once,
+    twenty_concurrent_payments_of_one_dynamic_qr_pay_it_once,
 );

@@ -4,7 +4,7 @@ use crate::error::ApiError;
 use crate::reply::success;
 use crate::services::owned_merchant;
 use crate::snap::{
-    Caller, ClaimBy, SnapRequest, json_object, optional_str, require_service, required_str,
+    Caller, Service, SnapRequest, json_object, optional_str, require_service, required_str,
     run_transaction,
 };
 use crate::state::AppState;
@@ -20,7 +20,7 @@ use snapqris_protocol::{
     format_rfc3339_jakarta,
 };
 use snapqris_qris::{Initiation, MerchantProfile};
-use snapqris_store::{Constraint, Merchant, NewQr, QrKind, StoreError};
+use snapqris_store::{Constraint, InsertQr, Merchant, NewQr, QrKind, StoreError};
 use std::str::FromStr;
 use time::OffsetDateTime;
 
@@ -28,7 +28,7 @@ const SERVICE: ServiceCode = ServiceCode::GenerateQr;
 
 /// `POST /v1.0/qr/qr-mpm-generate`.
 pub(crate) async fn generate_qr(State(state): State<AppState>, request: Request<Body>) -> Response {
-    run_transaction(state, SERVICE, ClaimBy::Handler, request, generate).await
+    run_transaction::<Generate>(state, request).await
 }
 
 /// The validated request body.
@@ -136,27 +136,37 @@ struct Prepared {
     qr_image: Option<Vec<u8>>,
 }
 
-async fn generate(
-    state: AppState,
-    request: SnapRequest,
-    caller: Caller,
-) -> Result<Response, ApiError> {
-    // Checked and built before the claim, which then commits with the QR (one trip to the
-    // store); a refused request still uses up its X-EXTERNAL-ID (claim.rs).
-    let claim = &caller.claim;
-    let prepared = prepare(&state, &request, &caller).await;
-    let prepared = claim.unless_refused(&state, prepared).await?;
-    let stored = state
-        .inner
-        .store
-        .claim_and_insert_qr(claim.key(), claim.at(), &prepared.qr)
-        .await?;
-    match claim.settle(stored)? {
-        Ok(()) => Ok(answer(prepared)),
-        Err(StoreError::Conflict(Constraint::PartnerReferenceNo)) => {
-            Err(ApiError::DuplicatePartnerReference)
+/// Service 47 in the pipeline: the QR is checked and built before the claim, then stored with
+/// it in one unit of work.
+struct Generate;
+
+impl Service for Generate {
+    const CODE: ServiceCode = SERVICE;
+    type Job = InsertQr;
+    type Plan = Prepared;
+
+    async fn prepare(
+        state: &AppState,
+        request: &SnapRequest,
+        caller: &Caller,
+    ) -> Result<(InsertQr, Prepared), ApiError> {
+        let prepared = prepare(state, request, caller).await?;
+        Ok((InsertQr(prepared.qr.clone()), prepared))
+    }
+
+    async fn answer(
+        _: &AppState,
+        _: &SnapRequest,
+        prepared: Prepared,
+        done: Result<(), StoreError>,
+    ) -> Result<Response, ApiError> {
+        match done {
+            Ok(()) => Ok(answer(prepared)),
+            Err(StoreError::Conflict(Constraint::PartnerReferenceNo)) => {
+                Err(ApiError::DuplicatePartnerReference)
+            }
+            Err(e) => Err(e.into()),
         }
-        Err(e) => Err(e.into()),
     }
 }
 

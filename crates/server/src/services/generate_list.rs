@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::reply::ResponseCodeTag;
 use crate::services::{additional_info_merchant_id, owned_merchant};
 use crate::snap::{
-    Caller, ClaimBy, SnapRequest, json_object, require_service, required_str, run_transaction,
+    Caller, Service, SnapRequest, json_object, require_service, required_str, run_transaction,
 };
 use crate::state::AppState;
 use axum::body::Body;
@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use snapqris_protocol::{Amount, JakartaDate, MerchantId, ServiceCode, push_jakarta_local};
-use snapqris_store::{QrSummary, StoreError};
+use snapqris_store::{FirstListPage, ListPage, QrSummary, StoreError};
 use std::fmt::Write;
 
 const SERVICE: ServiceCode = ServiceCode::GenerateList;
@@ -32,7 +32,7 @@ pub(crate) async fn generate_list(
     State(state): State<AppState>,
     request: Request<Body>,
 ) -> Response {
-    run_transaction(state, SERVICE, ClaimBy::Handler, request, list).await
+    run_transaction::<GenerateList>(state, request).await
 }
 
 /// The validated request body.
@@ -60,18 +60,43 @@ async fn check(
     Ok(body)
 }
 
-async fn list(state: AppState, request: SnapRequest, caller: Caller) -> Result<Response, ApiError> {
-    // Checked before the claim, which then travels with the first page (one trip to the
-    // store); a refused request still uses up its X-EXTERNAL-ID (claim.rs).
-    let claim = &caller.claim;
-    let checked = check(&state, &request, &caller).await;
-    let body = claim.unless_refused(&state, checked).await?;
-    let listed = state
+/// Service 90 in the pipeline: checked before the claim, which then travels with the first
+/// page (one unit of work); later pages are read as the answer streams.
+struct GenerateList;
+
+impl Service for GenerateList {
+    const CODE: ServiceCode = SERVICE;
+    type Job = FirstListPage;
+    type Plan = ListRequest;
+
+    async fn prepare(
+        state: &AppState,
+        request: &SnapRequest,
+        caller: &Caller,
+    ) -> Result<(FirstListPage, ListRequest), ApiError> {
+        let body = check(state, request, caller).await?;
+        let job = FirstListPage {
+            merchant_id: body.merchant_id.clone(),
+            day: body.day,
+        };
+        Ok((job, body))
+    }
+
+    async fn answer(
+        state: &AppState,
+        _: &SnapRequest,
+        body: ListRequest,
+        first: Result<ListPage, StoreError>,
+    ) -> Result<Response, ApiError> {
+        list(state, body, first?).await
+    }
+}
+
+async fn list(state: &AppState, body: ListRequest, first: ListPage) -> Result<Response, ApiError> {
+    let mut rows = state
         .inner
         .store
-        .claim_and_list_day(claim.key(), claim.at(), body.merchant_id.as_str(), body.day)
-        .await?;
-    let mut rows = claim.settle(listed)??;
+        .list_day_after(body.merchant_id.as_str(), body.day, first);
     // Read up to one chunk first: a typical day fits, and goes out as one write with a
     // Content-Length; only longer days are streamed (chunked), in bounded memory.
     let mut head = String::with_capacity(ITEMS_PER_CHUNK * ITEM_BYTES);

@@ -4,7 +4,7 @@ use crate::error::ApiError;
 use crate::reply::success;
 use crate::services::{owned_merchant, parse_id_qr};
 use crate::snap::{
-    Caller, ClaimBy, SnapRequest, json_object, optional_str, require_service, required_str,
+    Caller, Service, SnapRequest, json_object, optional_str, require_service, required_str,
     run_transaction,
 };
 use crate::state::AppState;
@@ -16,14 +16,14 @@ use serde_json::{Map, Value, json};
 use snapqris_protocol::{
     Amount, MerchantId, PartnerReferenceNo, ServiceCode, format_rfc3339_jakarta,
 };
-use snapqris_store::{QrCode, QrKind};
+use snapqris_store::{NoWork, QrCode, QrKind, StoreError};
 use time::OffsetDateTime;
 
 const SERVICE: ServiceCode = ServiceCode::Query;
 
 /// `POST /v1.0/qr/qr-mpm-query`.
 pub(crate) async fn query_qr(State(state): State<AppState>, request: Request<Body>) -> Response {
-    run_transaction(state, SERVICE, ClaimBy::Pipeline, request, query).await
+    run_transaction::<Query>(state, request).await
 }
 
 /// Which QR the partner asks about.
@@ -68,14 +68,41 @@ fn parse_body(body: &[u8]) -> Result<QueryRequest, ApiError> {
     })
 }
 
+/// Service 51 in the pipeline: the claim alone commits; the QR is read once it has.
+struct Query;
+
+impl Service for Query {
+    const CODE: ServiceCode = SERVICE;
+    type Job = NoWork;
+    type Plan = QueryRequest;
+
+    async fn prepare(
+        state: &AppState,
+        request: &SnapRequest,
+        caller: &Caller,
+    ) -> Result<(NoWork, QueryRequest), ApiError> {
+        let body = parse_body(&request.body)?;
+        require_service(caller, SERVICE)?;
+        owned_merchant(state, caller, body.merchant_id.as_str()).await?;
+        Ok((NoWork, body))
+    }
+
+    async fn answer(
+        state: &AppState,
+        request: &SnapRequest,
+        body: QueryRequest,
+        done: Result<(), StoreError>,
+    ) -> Result<Response, ApiError> {
+        done?;
+        query(state, request, body).await
+    }
+}
+
 async fn query(
-    state: AppState,
-    request: SnapRequest,
-    caller: Caller,
+    state: &AppState,
+    request: &SnapRequest,
+    body: QueryRequest,
 ) -> Result<Response, ApiError> {
-    let body = parse_body(&request.body)?;
-    require_service(&caller, SERVICE)?;
-    owned_merchant(&state, &caller, body.merchant_id.as_str()).await?;
     let store = &state.inner.store;
     let merchant_id = body.merchant_id.as_str();
     let qr = match &body.lookup {

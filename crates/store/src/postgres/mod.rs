@@ -1,17 +1,21 @@
-//! The PostgreSQL store: one pool for reads and writes, shared by any number of nodes.
+//! The PostgreSQL store: one pool for reads and writes, shared by any number of nodes, through
+//! sqlx's native driver (prepared statements, real column types).
 
+pub(crate) mod jobs;
+mod list;
+mod sql;
 mod store;
 
 pub(crate) use store::PostgresStore;
 
 use crate::{StoreError, StoreOptions};
-use sqlx::AnyPool;
-use sqlx::any::AnyPoolOptions;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;
 
 /// Opens the pool; PostgreSQL takes concurrent writers, so readers and writers share it.
-pub(crate) async fn connect(url: &str, options: &StoreOptions) -> Result<AnyPool, StoreError> {
-    let pool = AnyPoolOptions::new()
+pub(crate) async fn connect(url: &str, options: &StoreOptions) -> Result<PgPool, StoreError> {
+    let pool = PgPoolOptions::new()
         .max_connections(options.max_connections)
         .acquire_timeout(Duration::from_secs(30))
         .connect(url)

@@ -1,36 +1,38 @@
-//! [`PostgresStore`]: the store over a PostgreSQL pool, through sqlx's `Any` driver.
+//! [`PostgresStore`]: the store over a PostgreSQL pool, through sqlx's native driver.
 //!
-//! PostgreSQL takes concurrent writers and groups commits itself, so every call simply runs
-//! its statement on the pool; the statements are shared with SQLite (`queries.rs`).
+//! PostgreSQL takes concurrent writers and groups commits itself, so every call runs its
+//! statement on the pool; a unit of work (`jobs.rs`) runs on one connection, in one
+//! transaction. The statements are this backend's own (`sql.rs`).
 
+use super::list::PostgresDay;
+use super::sql as q;
 use crate::ids::QrIdGenerator;
+use crate::list::{ListStep, list_stream};
 use crate::model::{
-    Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner,
-    PaymentRefusal, QrCode,
+    ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PaymentRefusal, QrCode,
 };
 use crate::payment::{self, PaymentUpdate};
-use crate::queries as q;
 use crate::rows::{
-    merchant_from_row, partner_from_row, qr_from_row, require_one, services_to_text,
-    summary_from_row, to_ms,
+    merchant_from_row, partner_from_row, qr_from_row, require_one, services_to_text, to_ms,
 };
-use crate::store::{Backend, PoolUsage, QrStream, Store};
+use crate::store::{PoolUsage, QrStream, Store};
+use crate::work::{AnyOutput, ClaimedWork, ErasedJob, ListPage};
 use crate::{Constraint, Entity, StoreError};
-use futures_util::TryStreamExt;
 use snapqris_protocol::JakartaDate;
-use sqlx::AnyPool;
+use sqlx::PgPool;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// The store over one PostgreSQL pool.
 #[derive(Debug)]
 pub(crate) struct PostgresStore {
-    pool: AnyPool,
+    pool: PgPool,
     ids: QrIdGenerator,
 }
 
 impl PostgresStore {
     /// Wraps a migrated pool and registers this process as a node for `id_qr` generation.
-    pub(crate) async fn open(pool: AnyPool, now: OffsetDateTime) -> Result<Self, StoreError> {
+    pub(crate) async fn open(pool: PgPool, now: OffsetDateTime) -> Result<Self, StoreError> {
         let node: i64 = sqlx::query_scalar(q::NODE_REGISTER)
             .bind(to_ms(now))
             .fetch_one(&pool)
@@ -47,7 +49,10 @@ impl PostgresStore {
         &self,
         sql: &'static str,
         client_id: &str,
-        value: impl for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'static,
+        value: impl for<'q> sqlx::Encode<'q, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + Send
+        + 'static,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let done = sqlx::query(sql)
@@ -59,11 +64,19 @@ impl PostgresStore {
         require_one(done.rows_affected(), Entity::Partner)
     }
 
+    fn day(&self, merchant_id: &str, day: JakartaDate) -> Arc<PostgresDay> {
+        Arc::new(PostgresDay {
+            pool: self.pool.clone(),
+            merchant_id: merchant_id.to_owned(),
+            day: day.date(),
+        })
+    }
+
     async fn qr_where(
         &self,
         sql: &'static str,
         merchant_id: &str,
-        key: impl for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'static,
+        key: impl for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + 'static,
     ) -> Result<Option<QrCode>, StoreError> {
         let row = sqlx::query(sql)
             .bind(merchant_id.to_owned())
@@ -76,10 +89,6 @@ impl PostgresStore {
 
 #[async_trait::async_trait]
 impl Store for PostgresStore {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
-    }
-
     fn pool_usage(&self) -> Vec<PoolUsage> {
         vec![PoolUsage {
             name: "shared",
@@ -153,8 +162,7 @@ impl Store for PostgresStore {
         enabled: bool,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let value = i64::from(enabled);
-        self.update_partner(q::PARTNER_SET_ENABLED, client_id, value, now)
+        self.update_partner(q::PARTNER_SET_ENABLED, client_id, enabled, now)
             .await
     }
 
@@ -233,8 +241,8 @@ impl Store for PostgresStore {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let (flag, reason, since) = match blacklist {
-            Some(reason) => (1_i64, reason.map(str::to_owned), Some(to_ms(now))),
-            None => (0, None, None),
+            Some(reason) => (true, reason.map(str::to_owned), Some(to_ms(now))),
+            None => (false, None, None),
         };
         let done = sqlx::query(q::MERCHANT_SET_BLACKLIST)
             .bind(flag)
@@ -247,25 +255,20 @@ impl Store for PostgresStore {
         require_one(done.rows_affected(), Entity::Merchant)
     }
 
-    async fn claim_external_id(
+    async fn run_claimed(
         &self,
         key: &ExternalIdKey,
         now: OffsetDateTime,
-    ) -> Result<Claim, StoreError> {
-        let done = sqlx::query(q::CLAIM)
-            .bind(key.client_id.as_str().to_owned())
-            .bind(key.day.to_string())
-            .bind(key.external_id.as_str().to_owned())
-            .bind(to_ms(now))
-            .execute(&self.pool)
-            .await?;
-        Ok(Claim::from_rows_inserted(done.rows_affected()))
+        job: Box<dyn ErasedJob>,
+    ) -> Result<ClaimedWork<AnyOutput>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        job.postgres(&mut conn, key, now).await
     }
 
     async fn release_external_id(&self, key: &ExternalIdKey) -> Result<(), StoreError> {
         sqlx::query(q::CLAIM_RELEASE)
             .bind(key.client_id.as_str().to_owned())
-            .bind(key.day.to_string())
+            .bind(key.day.date())
             .bind(key.external_id.as_str().to_owned())
             .execute(&self.pool)
             .await?;
@@ -276,7 +279,7 @@ impl Store for PostgresStore {
         let mut total = 0;
         loop {
             let done = sqlx::query(q::CLAIM_PURGE_BATCH)
-                .bind(before.to_string())
+                .bind(before.date())
                 .bind(q::PURGE_BATCH)
                 .execute(&self.pool)
                 .await?;
@@ -298,7 +301,7 @@ impl Store for PostgresStore {
             .bind(qr.amount_sen)
             .bind(qr.terminal_id.clone())
             .bind(to_ms(qr.generated_at))
-            .bind(JakartaDate::of_instant(qr.generated_at).to_string())
+            .bind(JakartaDate::of_instant(qr.generated_at).date())
             .bind(qr.expires_at.map(to_ms))
             .bind(qr.qr_content.clone())
             .execute(&self.pool)
@@ -311,6 +314,11 @@ impl Store for PostgresStore {
             {
                 Err(StoreError::Conflict(Constraint::PartnerReferenceNo))
             }
+            Err(sqlx::Error::Database(db))
+                if db.is_unique_violation() && db.constraint() == Some("qr_codes_pkey") =>
+            {
+                Err(StoreError::Conflict(Constraint::QrId))
+            }
             Err(e) if StoreError::is_foreign_key_violation(&e) => {
                 Err(StoreError::NotFound(Entity::Merchant))
             }
@@ -319,33 +327,11 @@ impl Store for PostgresStore {
     }
 
     fn list_day(&self, merchant_id: &str, day: JakartaDate) -> QrStream {
-        let pool = self.pool.clone();
-        let merchant_id = merchant_id.to_owned();
-        let day = day.to_string();
-        // A bounded channel between the query and the HTTP body: however many rows the day
-        // holds, at most this many sit in memory while the client reads.
-        let (sender, receiver) = tokio::sync::mpsc::channel(64);
-        tokio::spawn(async move {
-            let mut rows = sqlx::query(q::QR_LIST_DAY)
-                .bind(merchant_id)
-                .bind(day)
-                .fetch(&pool);
-            loop {
-                let item = match rows.try_next().await {
-                    Ok(Some(row)) => summary_from_row(&row),
-                    Ok(None) => break,
-                    Err(e) => Err(e.into()),
-                };
-                let failed = item.is_err();
-                if sender.send(item).await.is_err() || failed {
-                    break;
-                }
-            }
-        });
-        Box::pin(futures_util::stream::unfold(
-            receiver,
-            |mut receiver| async move { receiver.recv().await.map(|item| (item, receiver)) },
-        ))
+        list_stream(self.day(merchant_id, day), ListStep::Read(None))
+    }
+
+    fn list_day_after(&self, merchant_id: &str, day: JakartaDate, first: ListPage) -> QrStream {
+        list_stream(self.day(merchant_id, day), ListStep::Have(first))
     }
 
     async fn qr_by_id(&self, merchant_id: &str, id_qr: i64) -> Result<Option<QrCode>, StoreError> {
@@ -370,30 +356,19 @@ impl Store for PostgresStore {
         row.as_ref().map(qr_from_row).transpose()
     }
 
-    async fn expire_qr(
-        &self,
-        merchant_id: &str,
-        id_qr: i64,
-        now: OffsetDateTime,
-    ) -> Result<ExpireOutcome, StoreError> {
-        let done = sqlx::query(q::QR_EXPIRE)
-            .bind(to_ms(now))
-            .bind(merchant_id.to_owned())
-            .bind(id_qr)
-            .execute(&self.pool)
-            .await?;
-        let updated = done.rows_affected() == 1;
-        let exists = updated || self.qr_by_id(merchant_id, id_qr).await?.is_some();
-        Ok(ExpireOutcome::from_update(updated, exists))
-    }
-
     async fn record_payment(
         &self,
         id_qr: i64,
         amount_sen: Option<i64>,
         now: OffsetDateTime,
     ) -> Result<Result<QrCode, PaymentRefusal>, StoreError> {
-        let Some(qr) = self.qr(id_qr).await? else {
+        // Read (locking the row), decide and update in one transaction.
+        let mut tx = self.pool.begin().await?;
+        let qr = sqlx::query(q::QR_FOR_PAYMENT)
+            .bind(id_qr)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(qr) = qr.as_ref().map(qr_from_row).transpose()? else {
             return Ok(Err(PaymentRefusal::NotFound));
         };
         let done = match payment::plan(&qr, amount_sen) {
@@ -402,7 +377,7 @@ impl Store for PostgresStore {
                 sqlx::query(q::QR_PAY_DYNAMIC)
                     .bind(to_ms(now))
                     .bind(id_qr)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?
             }
             Ok(PaymentUpdate::Static { amount_sen }) => {
@@ -410,14 +385,20 @@ impl Store for PostgresStore {
                     .bind(to_ms(now))
                     .bind(amount_sen)
                     .bind(id_qr)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?
             }
         };
-        let after = self
-            .qr(id_qr)
-            .await?
+        let after = sqlx::query(q::QR_ANY_BY_ID)
+            .bind(id_qr)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let after = after
+            .as_ref()
+            .map(qr_from_row)
+            .transpose()?
             .ok_or(StoreError::NotFound(Entity::Qr))?;
+        tx.commit().await?;
         Ok(payment::outcome(done.rows_affected() == 1, after))
     }
 }

@@ -6,7 +6,8 @@
 //! and later checkpointed, per request (BENCHMARKS.md). Now the table is a log: `seq` grows
 //! with each claim, so new rows fill its last page (and the last page of the by-day index), and
 //! [`ClaimIndex`] answers "already used?" from memory. It is only ever used by the writer
-//! thread, inside the write transaction that appends the row:
+//! thread (which owns it outright, `writer.rs`), inside the write transaction that appends the
+//! row:
 //! - the store loads every kept claim when it opens ([`ClaimIndex::load`]); before each claim
 //!   the index reads the rows appended since it last looked (`seq` greater than the last one it
 //!   saw): the claims of any other process writing the same file. The transaction's write lock
@@ -23,13 +24,12 @@
 //! a restart: until then the id stays used here (a refusal, never a second acceptance).
 
 use crate::StoreError;
-use crate::model::{Claim, ClaimedWork, ExternalIdKey};
+use crate::model::{Claim, ExternalIdKey};
 use crate::rows::to_ms;
 use rusqlite::{Connection, params};
 use snapqris_protocol::JakartaDate;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
-use std::sync::{Arc, Mutex, MutexGuard};
 use time::OffsetDateTime;
 
 /// Claims appended since `$1`, in order: what another process added (or all, at first use).
@@ -209,41 +209,6 @@ fn text<'row>(row: &'row rusqlite::Row<'_>, index: usize) -> Result<&'row str, S
     row.get_ref(index)?
         .as_str()
         .map_err(|e| StoreError::backend(format!("external_ids column {index}: {e}")))
-}
-
-/// The one [`ClaimIndex`] of a store, shared by the jobs the writer runs.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct SharedClaims(Arc<Mutex<ClaimIndex>>);
-
-impl SharedClaims {
-    /// Claims `key` and, only when the claim is new, runs `work` in the same transaction.
-    pub(crate) fn claim_then<T>(
-        &self,
-        c: &Connection,
-        key: &ExternalIdKey,
-        now: OffsetDateTime,
-        work: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<ClaimedWork<T>, StoreError> {
-        let claimed = self.lock().claim(c, key, now)?;
-        Ok(match claimed {
-            Claim::AlreadyUsed => ClaimedWork::AlreadyUsed,
-            Claim::Claimed => ClaimedWork::Claimed(work(c)),
-        })
-    }
-
-    /// The index, locked (only the writer thread ever waits for it). A job that panicked while
-    /// holding it may have left it half-changed: it is then forgotten and rebuilt.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, ClaimIndex> {
-        match self.0.lock() {
-            Ok(index) => index,
-            Err(poisoned) => {
-                self.0.clear_poison();
-                let mut index = poisoned.into_inner();
-                index.forget_all();
-                index
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -6,15 +6,17 @@
 //!   ([`readers`]): one merchant-day page, one QR, one partner — short, bounded work that WAL
 //!   lets run beside the writer;
 //! - every write goes to the one writer thread ([`writer`]), which takes all the writes
-//!   waiting (claims and QR inserts of concurrent requests), runs them in one
+//!   waiting (claims and the units of work of concurrent requests, [`jobs`]), runs them in one
 //!   `BEGIN IMMEDIATE … COMMIT` and only then answers each caller (group commit);
 //! - an `X-EXTERNAL-ID` claim appends a row in arrival order, and the writer decides whether the
 //!   id is taken from an index in its memory ([`claims`]).
 
 mod checkpointer;
 mod claims;
+pub(crate) mod jobs;
 mod list;
 mod readers;
+mod sql;
 mod statements;
 mod store;
 mod writer;

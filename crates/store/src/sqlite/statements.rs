@@ -1,9 +1,9 @@
 //! The statements the SQLite store runs on a connection it holds: reads shared by the readers
 //! and the writer, and the writes of the hot path.
 
+use super::sql as q;
 use crate::error::{SqliteConstraintKind, sqlite_constraint};
 use crate::model::NewQr;
-use crate::queries as q;
 use crate::rows::to_ms;
 use crate::{Constraint, Entity, StoreError};
 use rusqlite::{Connection, params};
@@ -71,9 +71,13 @@ pub(crate) fn insert_qr(c: &Connection, qr: &NewQr) -> Result<(), StoreError> {
         qr.qr_content,
     ];
     let reference = |message: &str| {
-        message
-            .contains("partner_reference_no")
-            .then_some(Constraint::PartnerReferenceNo)
+        if message.contains("partner_reference_no") {
+            Some(Constraint::PartnerReferenceNo)
+        } else if message.contains("qr_codes.id_qr") {
+            Some(Constraint::QrId)
+        } else {
+            None
+        }
     };
     c.prepare_cached(q::QR_INSERT)?
         .execute(values)

@@ -2,24 +2,25 @@
 
 use super::Location;
 use super::checkpointer::Checkpointer;
-use super::claims::SharedClaims;
-use super::list::{ListQuery, ListStep, list_stream};
+use super::claims::ClaimIndex;
+use super::list::SqliteDay;
 use super::readers::{KEPT_IDLE, Readers};
+use super::sql as q;
 use super::statements::{constraint_error, insert_qr, read_all, read_optional};
-use super::writer::Writer;
+use super::writer::{Writer, WriterState};
 use crate::ids::QrIdGenerator;
+use crate::list::{ListStep, list_stream};
 use crate::model::{
-    Claim, ClaimedWork, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr,
-    Partner, PaymentRefusal, QrCode,
+    Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PaymentRefusal, QrCode,
 };
 use crate::payment::{self, PaymentUpdate};
-use crate::queries as q;
 use crate::rows::{
     merchant_from_row, partner_from_row, qr_from_row, require_one, services_to_text, to_ms,
 };
-use crate::store::{Backend, PoolUsage, QrStream, Store};
+use crate::store::{PoolUsage, QrStream, Store};
+use crate::work::{AnyOutput, ClaimedWork, ErasedJob, ListPage};
 use crate::{Constraint, Entity, StoreError, StoreOptions};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, params};
 use snapqris_protocol::JakartaDate;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -28,8 +29,6 @@ use time::OffsetDateTime;
 #[derive(Debug)]
 pub(crate) struct SqliteStore {
     writer: Writer,
-    /// Which `X-EXTERNAL-ID`s are taken; used by the writer's jobs only.
-    claims: SharedClaims,
     _checkpointer: Checkpointer,
     readers: Arc<Readers>,
     ids: QrIdGenerator,
@@ -46,24 +45,21 @@ impl SqliteStore {
         let durability = options.durability;
         let opening = location.clone();
         // Migrations may wait for another process's write lock: not on an async worker.
-        let claims = SharedClaims::default();
-        let loading = claims.clone();
-        let (connection, node) = tokio::task::spawn_blocking(move || {
+        let (state, node) = tokio::task::spawn_blocking(move || {
             super::retry_while_busy(|| {
                 let mut connection = opening.open_writer(durability)?;
                 crate::migrate::run_sqlite(&mut connection)?;
                 let node: i64 =
                     connection.query_row(q::NODE_REGISTER, [to_ms(now)], |row| row.get(0))?;
-                loading.lock().load(&connection)?;
-                Ok((connection, node))
+                let mut claims = ClaimIndex::default();
+                claims.load(&connection)?;
+                Ok((WriterState { connection, claims }, node))
             })
         })
         .await
         .map_err(|e| StoreError::backend(format!("opening the database failed: {e}")))??;
-        let forget = claims.clone();
         Ok(SqliteStore {
-            writer: Writer::start(connection, move || forget.lock().forget_all())?,
-            claims,
+            writer: Writer::start(state)?,
             _checkpointer: Checkpointer::start(&location)?,
             readers: Arc::new(Readers::new(location)),
             ids: QrIdGenerator::new(node),
@@ -82,12 +78,23 @@ impl SqliteStore {
         let client_id = client_id.to_owned();
         let changed = self
             .writer
-            .run(move |c| {
-                Ok(c.prepare_cached(sql)?
-                    .execute(params![value, to_ms(now), client_id])?)
+            .run(move |w| {
+                Ok(w.connection.prepare_cached(sql)?.execute(params![
+                    value,
+                    to_ms(now),
+                    client_id
+                ])?)
             })
             .await?;
         require_one(changed as u64, Entity::Partner)
+    }
+
+    fn day(&self, merchant_id: &str, day: JakartaDate) -> Arc<SqliteDay> {
+        Arc::new(SqliteDay {
+            readers: self.readers.clone(),
+            merchant_id: merchant_id.to_owned(),
+            day: day.to_string(),
+        })
     }
 
     fn qr_where(
@@ -102,10 +109,6 @@ impl SqliteStore {
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
-    }
-
     fn pool_usage(&self) -> Vec<PoolUsage> {
         let (open, idle) = self.readers.usage();
         vec![
@@ -133,7 +136,8 @@ impl Store for SqliteStore {
     async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
         let (name, candidate) = (name.to_owned(), candidate.to_vec());
         self.writer
-            .run(move |c| {
+            .run(move |w| {
+                let c = &w.connection;
                 c.execute(q::SECRET_OFFER, params![name, candidate])?;
                 Ok(c.query_row(q::SECRET_GET, [&name], |row| row.get(0))?)
             })
@@ -158,10 +162,12 @@ impl Store for SqliteStore {
             to_ms(now),
         );
         self.writer
-            .run(move |c| {
-                c.execute(q::PARTNER_INSERT, values).map_err(|e| {
-                    constraint_error(e, |_| Some(Constraint::ClientId), Entity::Partner)
-                })
+            .run(move |w| {
+                w.connection
+                    .execute(q::PARTNER_INSERT, values)
+                    .map_err(|e| {
+                        constraint_error(e, |_| Some(Constraint::ClientId), Entity::Partner)
+                    })
             })
             .await
             .map(drop)
@@ -217,7 +223,7 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let merchant = merchant.clone();
         self.writer
-            .run(move |c| {
+            .run(move |w| {
                 let values = params![
                     merchant.merchant_id.as_str(),
                     merchant.client_id.as_str(),
@@ -229,9 +235,11 @@ impl Store for SqliteStore {
                     merchant.criteria,
                     to_ms(now),
                 ];
-                c.execute(q::MERCHANT_INSERT, values).map_err(|e| {
-                    constraint_error(e, |_| Some(Constraint::MerchantId), Entity::Partner)
-                })
+                w.connection
+                    .execute(q::MERCHANT_INSERT, values)
+                    .map_err(|e| {
+                        constraint_error(e, |_| Some(Constraint::MerchantId), Entity::Partner)
+                    })
             })
             .await
             .map(drop)
@@ -267,66 +275,41 @@ impl Store for SqliteStore {
         let merchant_id = merchant_id.to_owned();
         let changed = self
             .writer
-            .run(move |c| {
+            .run(move |w| {
                 let values = params![flag, reason, since, to_ms(now), merchant_id];
-                Ok(c.execute(q::MERCHANT_SET_BLACKLIST, values)?)
+                Ok(w.connection.execute(q::MERCHANT_SET_BLACKLIST, values)?)
             })
             .await?;
         require_one(changed as u64, Entity::Merchant)
     }
 
-    async fn claim_external_id(
+    async fn run_claimed(
         &self,
         key: &ExternalIdKey,
         now: OffsetDateTime,
-    ) -> Result<Claim, StoreError> {
-        let (key, claims) = (key.clone(), self.claims.clone());
+        job: Box<dyn ErasedJob>,
+    ) -> Result<ClaimedWork<AnyOutput>, StoreError> {
+        let key = key.clone();
         self.writer
-            .run(move |c| claims.lock().claim(c, &key, now))
+            .run(move |w| match w.claims.claim(&w.connection, &key, now)? {
+                Claim::AlreadyUsed => Ok(ClaimedWork::AlreadyUsed),
+                Claim::Claimed => match in_savepoint(&w.connection, |c| job.sqlite(c)) {
+                    Ok(done) => Ok(ClaimedWork::Claimed(done)),
+                    Err(e) => {
+                        // The writer undoes this whole job, the claim's row included: the
+                        // index must not keep the claim.
+                        w.claims.forget_all();
+                        Err(e)
+                    }
+                },
+            })
             .await
-    }
-
-    async fn claim_and_insert_qr(
-        &self,
-        key: &ExternalIdKey,
-        now: OffsetDateTime,
-        qr: &NewQr,
-    ) -> Result<ClaimedWork<()>, StoreError> {
-        let (key, qr, claims) = (key.clone(), qr.clone(), self.claims.clone());
-        self.writer
-            .run(move |c| claims.claim_then(c, &key, now, |c| insert_qr(c, &qr)))
-            .await
-    }
-
-    async fn claim_and_list_day(
-        &self,
-        key: &ExternalIdKey,
-        now: OffsetDateTime,
-        merchant_id: &str,
-        day: JakartaDate,
-    ) -> Result<ClaimedWork<QrStream>, StoreError> {
-        // The first page is read by the writer, inside the claim's transaction (its cache is
-        // warm; a reader's starts cold after every commit), and only answered once that
-        // commits: what it saw is committed. Later pages come from the readers.
-        let (key, claims) = (key.clone(), self.claims.clone());
-        let query = ListQuery::new(&self.readers, merchant_id, day);
-        let reading = query.clone();
-        let first = self
-            .writer
-            .run(move |c| claims.claim_then(c, &key, now, |c| reading.first_page(c)))
-            .await?;
-        Ok(match first {
-            ClaimedWork::AlreadyUsed => ClaimedWork::AlreadyUsed,
-            ClaimedWork::Claimed(page) => {
-                ClaimedWork::Claimed(page.map(|page| list_stream(query, ListStep::Have(page))))
-            }
-        })
     }
 
     async fn release_external_id(&self, key: &ExternalIdKey) -> Result<(), StoreError> {
-        let (key, claims) = (key.clone(), self.claims.clone());
+        let key = key.clone();
         self.writer
-            .run(move |c| claims.lock().release(c, &key))
+            .run(move |w| w.claims.release(&w.connection, &key))
             .await
     }
 
@@ -334,10 +317,9 @@ impl Store for SqliteStore {
         // One batch per job: requests' claims commit between the batches.
         let mut total = 0;
         loop {
-            let claims = self.claims.clone();
             let deleted = self
                 .writer
-                .run(move |c| claims.lock().purge_batch(c, before, q::PURGE_BATCH))
+                .run(move |w| w.claims.purge_batch(&w.connection, before, q::PURGE_BATCH))
                 .await?;
             total += deleted;
             if deleted < q::PURGE_BATCH as u64 {
@@ -348,12 +330,17 @@ impl Store for SqliteStore {
 
     async fn insert_qr(&self, qr: &NewQr) -> Result<(), StoreError> {
         let qr = qr.clone();
-        self.writer.run(move |c| insert_qr(c, &qr)).await
+        self.writer
+            .run(move |w| insert_qr(&w.connection, &qr))
+            .await
     }
 
     fn list_day(&self, merchant_id: &str, day: JakartaDate) -> QrStream {
-        let query = ListQuery::new(&self.readers, merchant_id, day);
-        list_stream(query, ListStep::Read(None))
+        list_stream(self.day(merchant_id, day), ListStep::Read(None))
+    }
+
+    fn list_day_after(&self, merchant_id: &str, day: JakartaDate, first: ListPage) -> QrStream {
+        list_stream(self.day(merchant_id, day), ListStep::Have(first))
     }
 
     async fn qr_by_id(&self, merchant_id: &str, id_qr: i64) -> Result<Option<QrCode>, StoreError> {
@@ -373,26 +360,6 @@ impl Store for SqliteStore {
             .with(|c| read_optional(c, q::QR_ANY_BY_ID, [id_qr], |row| qr_from_row(row)))
     }
 
-    async fn expire_qr(
-        &self,
-        merchant_id: &str,
-        id_qr: i64,
-        now: OffsetDateTime,
-    ) -> Result<ExpireOutcome, StoreError> {
-        let merchant_id = merchant_id.to_owned();
-        self.writer
-            .run(move |c| {
-                let values = params![to_ms(now), merchant_id, id_qr];
-                let updated = c.execute(q::QR_EXPIRE, values)? == 1;
-                let exists = updated
-                    || c.query_row(q::QR_BY_ID, params![merchant_id, id_qr], |_| Ok(()))
-                        .optional()?
-                        .is_some();
-                Ok(ExpireOutcome::from_update(updated, exists))
-            })
-            .await
-    }
-
     async fn record_payment(
         &self,
         id_qr: i64,
@@ -401,7 +368,8 @@ impl Store for SqliteStore {
     ) -> Result<Result<QrCode, PaymentRefusal>, StoreError> {
         // Read, decide and update in one job: nothing else writes in between.
         self.writer
-            .run(move |c| {
+            .run(move |w| {
+                let c = &w.connection;
                 let Some(qr) = read_optional(c, q::QR_ANY_BY_ID, [id_qr], |row| qr_from_row(row))?
                 else {
                     return Ok(Err(PaymentRefusal::NotFound));
@@ -421,4 +389,19 @@ impl Store for SqliteStore {
             })
             .await
     }
+}
+
+/// Runs `work` inside a savepoint: when it fails, its writes are undone (the claim made before
+/// it stands). `Err` only when the savepoint itself fails.
+fn in_savepoint<T>(
+    c: &Connection,
+    work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<Result<T, StoreError>, StoreError> {
+    c.prepare_cached("SAVEPOINT work")?.execute([])?;
+    let done = work(c);
+    if done.is_err() {
+        c.prepare_cached("ROLLBACK TO work")?.execute([])?;
+    }
+    c.prepare_cached("RELEASE work")?.execute([])?;
+    Ok(done)
 }

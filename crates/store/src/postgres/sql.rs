@@ -1,8 +1,8 @@
-//! Every statement the stores run, written once with `$N` placeholders.
+//! The PostgreSQL store's statements (SQLite has its own, `sqlite/sql.rs`).
 //!
-//! PostgreSQL numbers its parameters `$1…`; SQLite reads `$1` as a named parameter and numbers
-//! named parameters in order of first appearance, so each statement here introduces `$1`, `$2`,
-//! … in order and both backends bind the same positional arguments.
+//! Flags are `BOOLEAN`, Jakarta days `DATE`, times Unix milliseconds (`BIGINT`, as on SQLite,
+//! so keyset positions and ids compare alike on both). Every statement is prepared once per
+//! connection by sqlx and reused.
 
 pub(crate) const NODE_REGISTER: &str =
     "INSERT INTO nodes (started_at) VALUES ($1) RETURNING node_id";
@@ -13,7 +13,7 @@ pub(crate) const SECRET_GET: &str = "SELECT value FROM server_keys WHERE name = 
 
 pub(crate) const PARTNER_INSERT: &str = "INSERT INTO partners (client_id, public_key_pem, \
      client_secret, signature_mode, services, enabled, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, 1, $6, $6)";
+     VALUES ($1, $2, $3, $4, $5, TRUE, $6, $6)";
 pub(crate) const PARTNER_GET: &str = "SELECT * FROM partners WHERE client_id = $1";
 pub(crate) const PARTNER_ALL: &str = "SELECT * FROM partners ORDER BY client_id";
 pub(crate) const PARTNER_SET_ENABLED: &str =
@@ -25,7 +25,7 @@ pub(crate) const PARTNER_SET_SECRET: &str =
 
 pub(crate) const MERCHANT_INSERT: &str = "INSERT INTO merchants (merchant_id, client_id, name, \
      city, mcc, postal_code, nmid, criteria, blacklisted, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9)";
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE, $9, $9)";
 pub(crate) const MERCHANT_GET: &str = "SELECT * FROM merchants WHERE merchant_id = $1";
 pub(crate) const MERCHANT_OF_PARTNER: &str =
     "SELECT * FROM merchants WHERE client_id = $1 ORDER BY merchant_id";
@@ -33,18 +33,30 @@ pub(crate) const MERCHANT_ALL: &str = "SELECT * FROM merchants ORDER BY merchant
 pub(crate) const MERCHANT_SET_BLACKLIST: &str = "UPDATE merchants SET blacklisted = $1, \
      blacklist_reason = $2, blacklisted_at = $3, updated_at = $4 WHERE merchant_id = $5";
 
-/// zero-to-production's idempotency claim: the primary key decides, not a prior read
-/// (PostgreSQL; SQLite appends its claims in arrival order, `sqlite/claims.rs`).
+/// zero-to-production's idempotency claim: the primary key decides, not a prior read.
 pub(crate) const CLAIM: &str = "INSERT INTO external_ids (client_id, jakarta_date, external_id, \
      claimed_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
 pub(crate) const CLAIM_RELEASE: &str = "DELETE FROM external_ids \
      WHERE client_id = $1 AND jakarta_date = $2 AND external_id = $3";
 /// Claims of days before `$1`, at most `$2` of them: the purge goes in batches so that no
-/// single statement holds the write lock for long.
+/// single statement holds its locks for long.
 pub(crate) const CLAIM_PURGE_BATCH: &str = "DELETE FROM external_ids \
      WHERE (client_id, jakarta_date, external_id) IN \
      (SELECT client_id, jakarta_date, external_id FROM external_ids \
       WHERE jakarta_date < $1 LIMIT $2)";
+
+/// The claim (`$1`–`$4`) and the QR (`$5`–`$15`) in one statement, so one round trip and one
+/// commit: the QR is inserted only when the claim is new, and a refused QR (`ON CONFLICT DO
+/// NOTHING` covers its reference and its id) leaves the claim standing. Answers whether each
+/// row went in.
+pub(crate) const CLAIM_AND_INSERT_QR: &str = "WITH claim AS (\
+     INSERT INTO external_ids (client_id, jakarta_date, external_id, claimed_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1), \
+     qr AS (INSERT INTO qr_codes (id_qr, merchant_id, client_id, partner_reference_no, kind, \
+     amount_sen, terminal_id, generated_at, jakarta_date, expires_at, qr_content) \
+     SELECT $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 WHERE EXISTS (SELECT 1 FROM claim) \
+     ON CONFLICT DO NOTHING RETURNING 1) \
+     SELECT EXISTS (SELECT 1 FROM claim), EXISTS (SELECT 1 FROM qr)";
 
 pub(crate) const QR_INSERT: &str = "INSERT INTO qr_codes (id_qr, merchant_id, client_id, \
      partner_reference_no, kind, amount_sen, terminal_id, generated_at, jakarta_date, \
@@ -53,26 +65,38 @@ pub(crate) const QR_BY_ID: &str = "SELECT * FROM qr_codes WHERE merchant_id = $1
 pub(crate) const QR_BY_REFERENCE: &str =
     "SELECT * FROM qr_codes WHERE merchant_id = $1 AND partner_reference_no = $2";
 pub(crate) const QR_ANY_BY_ID: &str = "SELECT * FROM qr_codes WHERE id_qr = $1";
-/// One merchant-day, newest first, on the `qr_codes_by_merchant_day` index.
-pub(crate) const QR_LIST_DAY: &str = "SELECT id_qr, kind, generated_at, expires_at, amount_sen \
-     FROM qr_codes WHERE merchant_id = $1 AND jakarta_date = $2 \
-     ORDER BY generated_at DESC, id_qr DESC";
-/// Rows per page of a merchant-day (the `LIMIT` below, written out: SQLite re-plans a statement
-/// on every new value bound to a parameter its plan depends on).
-pub(crate) const LIST_PAGE: usize = 256;
-/// The first page of a merchant-day.
+/// Whether a QR has this id (to tell an id clash from a reference clash).
+pub(crate) const QR_ID_TAKEN: &str = "SELECT EXISTS (SELECT 1 FROM qr_codes WHERE id_qr = $1)";
+
+/// The claim (`$1`–`$4`) and the first page of the merchant-day (`$5`, `$6`) in one statement:
+/// one row with `claimed` false when the id was used, else one row per item (or one row of
+/// nulls for an empty day). `LIMIT` is `list::LIST_PAGE`.
+pub(crate) const CLAIM_AND_LIST_FIRST: &str = "WITH claim AS (\
+     INSERT INTO external_ids (client_id, jakarta_date, external_id, claimed_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1) \
+     SELECT c.claimed, q.id_qr, q.kind, q.generated_at, q.expires_at, q.amount_sen \
+     FROM (SELECT EXISTS (SELECT 1 FROM claim) AS claimed) AS c LEFT JOIN LATERAL (\
+     SELECT id_qr, kind, generated_at, expires_at, amount_sen FROM qr_codes \
+     WHERE c.claimed AND merchant_id = $5 AND jakarta_date = $6 \
+     ORDER BY generated_at DESC, id_qr DESC LIMIT 256) AS q ON TRUE \
+     ORDER BY q.generated_at DESC, q.id_qr DESC";
+/// The first page of a merchant-day, on the covering `qr_codes_by_merchant_day` index.
 pub(crate) const QR_LIST_DAY_FIRST: &str = "SELECT id_qr, kind, generated_at, expires_at, \
      amount_sen FROM qr_codes WHERE merchant_id = $1 AND jakarta_date = $2 \
      ORDER BY generated_at DESC, id_qr DESC LIMIT 256";
-/// The page after the item (`generated_at` `$3`, `id_qr` `$4`); a seek on the same index.
+/// The page after the item (`generated_at` `$3`, `id_qr` `$4`): a seek on the same index.
 pub(crate) const QR_LIST_DAY_AFTER: &str = "SELECT id_qr, kind, generated_at, expires_at, \
      amount_sen FROM qr_codes WHERE merchant_id = $1 AND jakarta_date = $2 \
-     AND generated_at <= $3 AND (generated_at < $3 OR id_qr < $4) \
+     AND (generated_at, id_qr) < ($3, $4) \
      ORDER BY generated_at DESC, id_qr DESC LIMIT 256";
+
 /// The conditions live in the UPDATE, so two racing expiries cannot both succeed.
 pub(crate) const QR_EXPIRE: &str = "UPDATE qr_codes SET expires_at = $1, cancelled_at = $1 \
      WHERE merchant_id = $2 AND id_qr = $3 AND kind = 'dynamic' AND payment_count = 0 \
      AND cancelled_at IS NULL AND expires_at > $1";
+/// The QR, locked until the payment's transaction ends: a payment reads, decides and updates
+/// with nobody else's payment in between.
+pub(crate) const QR_FOR_PAYMENT: &str = "SELECT * FROM qr_codes WHERE id_qr = $1 FOR UPDATE";
 pub(crate) const QR_PAY_DYNAMIC: &str = "UPDATE qr_codes SET paid_at = $1, \
      paid_amount_sen = amount_sen, payment_count = payment_count + 1 \
      WHERE id_qr = $2 AND payment_count = 0 AND cancelled_at IS NULL AND expires_at > $1";
@@ -88,39 +112,9 @@ mod tests {
 
     #[test]
     fn list_pages_are_list_page_long() {
-        let limit = format!("LIMIT {LIST_PAGE}");
+        let limit = format!("LIMIT {}", crate::list::LIST_PAGE);
         assert!(QR_LIST_DAY_FIRST.ends_with(&limit));
         assert!(QR_LIST_DAY_AFTER.ends_with(&limit));
-    }
-
-    /// SQLite's plan for a statement, one line per step.
-    fn sqlite_plan(connection: &rusqlite::Connection, sql: &str) -> String {
-        let mut statement = connection
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .unwrap();
-        let values = rusqlite::params!["M1", "2024-06-03", 0_i64, 0_i64];
-        let bound = &values[..statement.parameter_count()];
-        let steps = statement
-            .query_map(bound, |row| row.get::<_, String>(3))
-            .unwrap();
-        steps.map(Result::unwrap).collect::<Vec<_>>().join("\n")
-    }
-
-    #[test]
-    fn a_merchant_day_is_listed_from_the_covering_index_alone() {
-        let mut connection = rusqlite::Connection::open_in_memory().unwrap();
-        crate::migrate::run_sqlite(&mut connection).unwrap();
-        for sql in [QR_LIST_DAY_FIRST, QR_LIST_DAY_AFTER] {
-            let plan = sqlite_plan(&connection, sql);
-            // One seek on the merchant-day prefix, no lookup into the rows, no sort step.
-            assert!(
-                plan.starts_with(
-                    "SEARCH qr_codes USING COVERING INDEX qr_codes_by_merchant_day \
-                     (merchant_id=? AND jakarta_date=?"
-                ),
-                "{sql}:\n{plan}"
-            );
-            assert!(!plan.contains("TEMP B-TREE"), "{sql}:\n{plan}");
-        }
+        assert!(CLAIM_AND_LIST_FIRST.contains(&format!("{limit})")));
     }
 }

@@ -1,0 +1,184 @@
+//! Units of work: an `X-EXTERNAL-ID` claim and the writes it guards, committed together.
+//!
+//! CONTRACT §4.2: a request's id is used up once its signature verifies, whatever follows, and
+//! a 2xx answer means its writes are durable. So the claim and the request's own work (a QR
+//! insert, a payment and its notification) must commit in one transaction or not at all. The
+//! server describes the work as a [`Job`]; [`claim_then`](crate::Store::claim_then) claims
+//! and, only when the claim is new, runs the job in the claim's own transaction: on SQLite one
+//! job of the writer thread, on PostgreSQL one transaction (one round trip where the job folds
+//! the claim into its statement). A job that fails has all of its writes undone while the claim
+//! stands: a refused request still uses up its id.
+//!
+//! A new service adds a job type here, with its statements in each backend's module; the
+//! `Store` trait does not grow.
+
+use crate::StoreError;
+use crate::model::{ExpireOutcome, ExternalIdKey, NewQr, QrSummary};
+use futures_util::future::BoxFuture;
+use snapqris_protocol::{JakartaDate, MerchantId};
+use std::any::Any;
+use time::OffsetDateTime;
+
+/// The outcome of a claim made together with its work.
+#[derive(Debug)]
+pub enum ClaimedWork<T> {
+    /// The partner used this `X-EXTERNAL-ID` that day already; the work did not run.
+    AlreadyUsed,
+    /// The id is now claimed and the work ran in the same transaction; a failed work had its
+    /// writes undone, the claim stands.
+    Claimed(Result<T, StoreError>),
+}
+
+impl<T> ClaimedWork<T> {
+    /// The work's outcome changed by `f`, the claim's outcome kept.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> ClaimedWork<U> {
+        match self {
+            ClaimedWork::AlreadyUsed => ClaimedWork::AlreadyUsed,
+            ClaimedWork::Claimed(outcome) => ClaimedWork::Claimed(outcome.map(f)),
+        }
+    }
+}
+
+mod sealed {
+    use super::*;
+
+    /// Only this crate's jobs exist: each one's statements live in the backends.
+    #[allow(unreachable_pub)] // the sealed-trait pattern: public, but unnameable outside
+    pub trait Sealed {}
+
+    /// A [`Job`] with its output type erased, so that `dyn Store` can run any of them.
+    #[allow(unreachable_pub)] // the sealed-trait pattern: public, but unnameable outside
+    pub trait ErasedJob: Send {
+        /// [`Job::sqlite`], its output boxed.
+        fn sqlite(self: Box<Self>, c: &rusqlite::Connection) -> Result<AnyOutput, StoreError>;
+        /// [`Job::postgres`], its output boxed.
+        fn postgres<'c>(
+            self: Box<Self>,
+            conn: &'c mut sqlx::PgConnection,
+            claim: &'c ExternalIdKey,
+            now: OffsetDateTime,
+        ) -> BoxFuture<'c, Result<ClaimedWork<AnyOutput>, StoreError>>;
+    }
+}
+
+pub(crate) use sealed::ErasedJob;
+
+/// The output of an erased job.
+pub(crate) type AnyOutput = Box<dyn Any + Send>;
+
+/// Work that commits together with an `X-EXTERNAL-ID` claim (see the module doc). The types
+/// implementing it are this crate's: [`NoWork`], [`InsertQr`], [`FirstListPage`],
+/// [`ExpireQr`].
+pub trait Job: sealed::Sealed + Send + 'static {
+    /// What the work produces once committed.
+    type Output: Send + 'static;
+
+    /// Runs the work on the SQLite writer, inside the claim's transaction (the claim is made).
+    #[doc(hidden)]
+    fn sqlite(self, c: &rusqlite::Connection) -> Result<Self::Output, StoreError>;
+
+    /// Claims `claim` and runs the work on PostgreSQL, both in one transaction.
+    #[doc(hidden)]
+    fn postgres<'c>(
+        self,
+        conn: &'c mut sqlx::PgConnection,
+        claim: &'c ExternalIdKey,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'c, Result<ClaimedWork<Self::Output>, StoreError>>;
+}
+
+impl<J: Job> sealed::ErasedJob for J {
+    fn sqlite(self: Box<Self>, c: &rusqlite::Connection) -> Result<AnyOutput, StoreError> {
+        Job::sqlite(*self, c).map(|output| Box::new(output) as AnyOutput)
+    }
+
+    fn postgres<'c>(
+        self: Box<Self>,
+        conn: &'c mut sqlx::PgConnection,
+        claim: &'c ExternalIdKey,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'c, Result<ClaimedWork<AnyOutput>, StoreError>> {
+        let running = Job::postgres(*self, conn, claim, now);
+        Box::pin(async move { Ok(running.await?.map(|output| Box::new(output) as AnyOutput)) })
+    }
+}
+
+/// Takes the typed output back out of an erased job's box.
+pub(crate) fn unerase<T: 'static>(done: ClaimedWork<AnyOutput>) -> ClaimedWork<T> {
+    match done {
+        ClaimedWork::AlreadyUsed => ClaimedWork::AlreadyUsed,
+        ClaimedWork::Claimed(outcome) => ClaimedWork::Claimed(outcome.and_then(|output| {
+            output
+                .downcast::<T>()
+                .map(|output| *output)
+                .map_err(|_| StoreError::backend("a job answered another type".to_owned()))
+        })),
+    }
+}
+
+/// Nothing but the claim (services whose work is a read, or a refused request's claim).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoWork;
+
+/// Stores a generated QR (service 47). Fails with
+/// [`Constraint::PartnerReferenceNo`](crate::Constraint) when the merchant has a QR with that
+/// reference, [`Constraint::QrId`](crate::Constraint) when the `id_qr` is taken.
+#[derive(Debug, Clone)]
+pub struct InsertQr(pub NewQr);
+
+/// Reads the first page of a merchant-day (service 90) in the claim's transaction; the rest
+/// follows from [`Store::list_day_after`](crate::Store::list_day_after).
+#[derive(Debug, Clone)]
+pub struct FirstListPage {
+    /// Whose QRs.
+    pub merchant_id: MerchantId,
+    /// Which Jakarta day.
+    pub day: JakartaDate,
+}
+
+/// Expires the merchant's unpaid, unexpired dynamic QR (service 93); race-free: of two
+/// concurrent expiries one expires it and the other finds it expired.
+#[derive(Debug, Clone)]
+pub struct ExpireQr {
+    /// The QR's merchant.
+    pub merchant_id: MerchantId,
+    /// The QR.
+    pub id_qr: i64,
+    /// When it expires (now).
+    pub at: OffsetDateTime,
+}
+
+/// A first list page: the items, newest first; fewer than a page's length means the day ends
+/// there.
+pub type ListPage = Vec<QrSummary>;
+
+macro_rules! jobs {
+    ($($job:ty => $output:ty, $sqlite:path, $postgres:path;)*) => {$(
+        impl sealed::Sealed for $job {}
+
+        impl Job for $job {
+            type Output = $output;
+
+            fn sqlite(self, c: &rusqlite::Connection) -> Result<Self::Output, StoreError> {
+                $sqlite(c, self)
+            }
+
+            fn postgres<'c>(
+                self,
+                conn: &'c mut sqlx::PgConnection,
+                claim: &'c ExternalIdKey,
+                now: OffsetDateTime,
+            ) -> BoxFuture<'c, Result<ClaimedWork<Self::Output>, StoreError>> {
+                Box::pin($postgres(conn, claim, now, self))
+            }
+        }
+    )*};
+}
+
+jobs! {
+    NoWork => (), crate::sqlite::jobs::no_work, crate::postgres::jobs::no_work;
+    InsertQr => (), crate::sqlite::jobs::insert_qr, crate::postgres::jobs::insert_qr;
+    FirstListPage => ListPage, crate::sqlite::jobs::first_list_page,
+        crate::postgres::jobs::first_list_page;
+    ExpireQr => ExpireOutcome, crate::sqlite::jobs::expire_qr, crate::postgres::jobs::expire_qr;
+}
