@@ -72,7 +72,7 @@ impl Sandbox {
     }
 
     /// Runs `f` on the store of this sandbox's database (a partner `p1` and merchant `M001`
-    /// registered on first use).
+    /// registered on first use), holding a node lease so that it can make ids.
     fn with_store<T>(&self, f: impl AsyncFnOnce(&dyn Store) -> T) -> T {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -86,7 +86,10 @@ impl Sandbox {
             if store.merchants(None).await.unwrap().is_empty() {
                 register(&*store).await;
             }
-            f(&*store).await
+            let lease = snapqris_store::lease_node(store.clone()).await.unwrap();
+            let done = f(&*store).await;
+            lease.release().await.unwrap();
+            done
         })
     }
 
@@ -95,7 +98,7 @@ impl Sandbox {
     fn insert_qr(&self, amount_sen: Option<i64>, expires_at: Option<OffsetDateTime>) -> i64 {
         self.with_store(async |store| {
             let now = OffsetDateTime::now_utc();
-            let id_qr = store.next_qr_id(now);
+            let id_qr = store.next_qr_id(now).unwrap();
             let initiation = match amount_sen {
                 Some(amount_sen) => Initiation::Dynamic { amount_sen },
                 None => Initiation::Static,

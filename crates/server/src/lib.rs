@@ -133,7 +133,9 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let retention = tokio::spawn(retention::run(state.clone()));
     let header_timeout = state.config().request_timeout;
-    let served = listener::accept_loop(listener, app(state), header_timeout, shutdown).await;
+    let served =
+        listener::accept_loop(listener, app(state.clone()), header_timeout, shutdown).await;
     retention.abort();
+    state.release_node().await;
     served
 }

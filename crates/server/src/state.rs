@@ -6,8 +6,8 @@ use crate::directory::Directory;
 use crate::rate_limit::PartnerRateLimit;
 use crate::services::operations::HealthMemo;
 use crate::token::{self, TokenAuthority};
-use snapqris_store::{Store, StoreError};
-use std::sync::Arc;
+use snapqris_store::{NodeLease, Store, StoreError};
+use std::sync::{Arc, Mutex};
 
 /// The name of the token key in the store's shared secrets.
 const TOKEN_KEY_NAME: &str = "access-token-hmac";
@@ -26,10 +26,13 @@ pub(crate) struct Inner {
     pub(crate) directory: Directory,
     pub(crate) health: HealthMemo,
     pub(crate) rate_limit: PartnerRateLimit,
+    /// This server's `id_qr` node number (CONTRACT §8), released when it stops serving.
+    pub(crate) node_lease: Mutex<Option<NodeLease>>,
 }
 
 impl AppState {
-    /// Builds the state; reads (or first creates) the deployment's token key in the store.
+    /// Builds the state: reads (or first creates) the deployment's token key in the store, and
+    /// leases a node number for `id_qr`s (renewed while the state lives).
     pub async fn new(
         config: ServerConfig,
         store: Arc<dyn Store>,
@@ -38,17 +41,35 @@ impl AppState {
         let key = store
             .shared_secret(TOKEN_KEY_NAME, &token::random_key())
             .await?;
+        let lease = snapqris_store::lease_node(store.clone()).await?;
+        tracing::info!(node = lease.node(), "node number leased");
         Ok(AppState {
             inner: Arc::new(Inner {
                 tokens: TokenAuthority::new(&key),
                 directory: Directory::new(store.clone()),
                 health: HealthMemo::default(),
                 rate_limit: PartnerRateLimit::new(config.rate_limit),
+                node_lease: Mutex::new(Some(lease)),
                 config,
                 store,
                 clock,
             }),
         })
+    }
+
+    /// Gives the node number back (the server has stopped): the next node may take it at once.
+    pub async fn release_node(&self) {
+        let lease = self
+            .inner
+            .node_lease
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(lease) = lease
+            && let Err(e) = lease.release().await
+        {
+            tracing::warn!(error = %e, "could not release the node lease; it expires by itself");
+        }
     }
 
     /// The settings this state was built with.

@@ -3,15 +3,16 @@
 //! Layout of the 63-bit id (a decimal string of at most 19 digits, CONTRACT §4.4):
 //! milliseconds since 2024-01-01 UTC (42 bits: until the year 2163) | node (9 bits) |
 //! sequence (12 bits: 4096 ids per millisecond and node).
-//! Each process registers itself in the `nodes` table at start and takes its row number
-//! modulo 512 as its node; the primary key on `qr_codes.id_qr` still catches the
-//! theoretical clash of two live nodes 512 registrations apart.
+//! Each serving process leases a node number no live process holds (`node.rs`); the primary
+//! key on `qr_codes.id_qr` still stands behind it.
 
 use std::sync::Mutex;
 use time::OffsetDateTime;
 
 const EPOCH_MS: i64 = 1_704_067_200_000; // 2024-01-01T00:00:00Z
 const NODE_BITS: u32 = 9;
+/// How many node numbers there are.
+pub(crate) const NODES: i64 = 1 << NODE_BITS;
 const SEQUENCE_BITS: u32 = 12;
 const SEQUENCE_MASK: i64 = (1 << SEQUENCE_BITS) - 1;
 
@@ -23,10 +24,10 @@ pub(crate) struct QrIdGenerator {
 }
 
 impl QrIdGenerator {
-    /// A generator for the node with this registration number.
-    pub(crate) fn new(node_registration: i64) -> Self {
+    /// A generator for the node with this (leased) number, below [`NODES`].
+    pub(crate) fn new(node: i64) -> Self {
         QrIdGenerator {
-            node: node_registration.rem_euclid(1 << NODE_BITS),
+            node: node.rem_euclid(NODES),
             state: Mutex::new((0, 0)),
         }
     }

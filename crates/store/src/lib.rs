@@ -25,6 +25,7 @@ mod ids;
 mod list;
 mod migrate;
 mod model;
+mod node;
 mod payment;
 mod postgres;
 mod rows;
@@ -37,6 +38,7 @@ pub use crate::model::{
     Blacklisting, Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr,
     Partner, PaymentRefusal, QrCode, QrKind, QrSummary, SignatureMode,
 };
+pub use crate::node::{LEASE_TTL, NodeIds, NodeLease, RENEW_EVERY, lease_node};
 pub use crate::store::{PoolUsage, QrStream, Store};
 pub use crate::work::{ClaimedWork, ExpireQr, FirstListPage, InsertQr, Job, ListPage, NoWork};
 
@@ -72,16 +74,15 @@ impl Default for StoreOptions {
 
 /// Opens the store at `url`, applying pending migrations first.
 pub async fn connect(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
-    let now = time::OffsetDateTime::now_utc();
     if url.starts_with("sqlite:") {
         let location = sqlite::Location::parse(url)?;
         Ok(Arc::new(
-            sqlite::SqliteStore::open(location, options, now).await?,
+            sqlite::SqliteStore::open(location, options).await?,
         ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let pool = postgres::connect(url, options).await?;
         migrate::run_postgres(&pool).await?;
-        Ok(Arc::new(postgres::PostgresStore::open(pool, now).await?))
+        Ok(Arc::new(postgres::PostgresStore::open(pool)))
     } else {
         Err(StoreError::UnsupportedUrl(
             url.split(':').next().unwrap_or("").to_owned(),

@@ -32,6 +32,11 @@ const SQLITE: &[Migration] = &[
         name: "claims_in_arrival_order",
         sql: include_str!("../migrations/sqlite/0004_claims_in_arrival_order.sql"),
     },
+    Migration {
+        version: 5,
+        name: "node_leases",
+        sql: include_str!("../migrations/sqlite/0005_node_leases.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -49,6 +54,11 @@ const POSTGRES: &[Migration] = &[
         version: 3,
         name: "native_types",
         sql: include_str!("../migrations/postgres/0003_native_types.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "node_leases",
+        sql: include_str!("../migrations/postgres/0004_node_leases.sql"),
     },
 ];
 

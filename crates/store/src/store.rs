@@ -5,6 +5,7 @@ use crate::model::{
     Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PaymentRefusal,
     QrCode, QrSummary,
 };
+use crate::node::NodeIds;
 use crate::work::{AnyOutput, ClaimedWork, ErasedJob, Job, ListPage, NoWork, unerase};
 use futures_util::stream::BoxStream;
 use snapqris_protocol::JakartaDate;
@@ -45,8 +46,38 @@ pub trait Store: Send + Sync + 'static {
     /// none, so every node ends up with the value of whichever node asked first.
     async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError>;
 
-    /// A fresh `id_qr`, unique across all nodes and increasing over time.
-    fn next_qr_id(&self, now: OffsetDateTime) -> i64;
+    /// A fresh `id_qr`, unique across all nodes and increasing over time; an error unless
+    /// this process holds a node lease ([`lease_node`](crate::lease_node), `node.rs`).
+    fn next_qr_id(&self, now: OffsetDateTime) -> Result<i64, StoreError> {
+        self.node_ids().next(now)
+    }
+
+    /// The id generator of this process's node lease.
+    #[doc(hidden)]
+    fn node_ids(&self) -> &NodeIds;
+
+    /// Leases the lowest node number free at `now` to `holder` until `until`; `None` when all
+    /// are held by live leases.
+    #[doc(hidden)]
+    async fn lease_node(
+        &self,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Option<i64>, StoreError>;
+
+    /// Extends `holder`'s lease of `node` to `until`; `false` when the lease was lost.
+    #[doc(hidden)]
+    async fn renew_node(
+        &self,
+        node: i64,
+        holder: &str,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Ends `holder`'s lease of `node`.
+    #[doc(hidden)]
+    async fn release_node(&self, node: i64, holder: &str) -> Result<(), StoreError>;
 
     /// Registers a partner; [`Constraint::ClientId`](crate::Constraint) if the id is taken.
     async fn add_partner(

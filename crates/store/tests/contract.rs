@@ -469,13 +469,15 @@ async fn ids_from_two_stores_on_one_database_never_collide(backend: Backend) {
     let database = TestDatabase::new(&backend).await;
     let a = database.store().await;
     let b = database.store().await;
+    let _lease_a = snapqris_store::lease_node(a.clone()).await.unwrap();
+    let _lease_b = snapqris_store::lease_node(b.clone()).await.unwrap();
 
     // The same instant for both: only the node part can tell their ids apart.
     let mut from_a = Vec::new();
     let mut from_b = Vec::new();
     for _ in 0..1000 {
-        from_a.push(a.next_qr_id(NOW));
-        from_b.push(b.next_qr_id(NOW));
+        from_a.push(a.next_qr_id(NOW).unwrap());
+        from_b.push(b.next_qr_id(NOW).unwrap());
     }
 
     for ids in [&from_a, &from_b] {
@@ -485,6 +487,48 @@ async fn ids_from_two_stores_on_one_database_never_collide(backend: Backend) {
     let a_set: HashSet<i64> = from_a.into_iter().collect();
     let shared = from_b.iter().filter(|id| a_set.contains(id)).count();
     assert_eq!(shared, 0, "ids handed out by both stores");
+}
+
+async fn node_numbers_are_leased_to_serving_stores_only_and_never_shared(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    // Many processes that never serve (admin commands) open the store: they take no number.
+    for _ in 0..20 {
+        let admin = database.store().await;
+        assert!(admin.next_qr_id(NOW).is_err(), "no lease, no ids");
+    }
+    let stores = [
+        database.store().await,
+        database.store().await,
+        database.store().await,
+    ];
+    let mut leases = Vec::new();
+    for store in &stores {
+        leases.push(snapqris_store::lease_node(store.clone()).await.unwrap());
+    }
+    let nodes: Vec<i64> = leases.iter().map(|lease| lease.node()).collect();
+    assert_eq!(nodes, [0, 1, 2], "the lowest free numbers, each once");
+
+    // A released number is free again; a live one is never handed out twice.
+    let released = leases.remove(1);
+    released.release().await.unwrap();
+    assert!(
+        stores[1].next_qr_id(NOW).is_err(),
+        "a released lease makes no ids"
+    );
+    let again = snapqris_store::lease_node(stores[1].clone()).await.unwrap();
+    assert_eq!(again.node(), 1);
+    let fourth = snapqris_store::lease_node(database.store().await)
+        .await
+        .unwrap();
+    assert_eq!(fourth.node(), 3);
+
+    // A lease nobody renews (its process was killed) is taken over once it expires.
+    let later = OffsetDateTime::now_utc() + snapqris_store::LEASE_TTL + time::Duration::SECOND;
+    let taken = stores[0]
+        .lease_node("someone-else", later, later + snapqris_store::LEASE_TTL)
+        .await
+        .unwrap();
+    assert_eq!(taken, Some(0), "the expired number 0 goes first");
 }
 
 async fn two_stores_racing_for_the_same_external_ids_claim_each_once(backend: Backend) {
@@ -520,6 +564,7 @@ async fn two_stores_racing_for_the_same_external_ids_claim_each_once(backend: Ba
 }
 
 on_each_backend!(
+    node_numbers_are_leased_to_serving_stores_only_and_never_shared,
     two_stores_racing_for_the_same_external_ids_claim_each_once,
     a_duplicate_client_id_or_merchant_id_is_a_conflict,
     a_merchant_of_an_unknown_partner_is_partner_not_found,

@@ -187,7 +187,7 @@ async fn prepare(
         return Err(ApiError::InvalidAmount);
     }
 
-    let id_qr = state.inner.store.next_qr_id(now);
+    let id_qr = state.inner.store.next_qr_id(now)?;
     let (initiation, kind, expires_at) = match body.amount {
         None => (Initiation::Static, QrKind::Static, None),
         Some(amount) => (

@@ -4,8 +4,19 @@
 //! so keyset positions and ids compare alike on both). Every statement is prepared once per
 //! connection by sqlx and reused.
 
-pub(crate) const NODE_REGISTER: &str =
-    "INSERT INTO nodes (started_at) VALUES ($1) RETURNING node_id";
+/// Takes node `$1` for holder `$2` until `$3`, unless someone else's lease on it is still live
+/// at `$4` (then nothing changes): the upsert's condition decides, atomically.
+pub(crate) const NODE_LEASE: &str = "INSERT INTO node_leases (node, holder, expires_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (node) DO UPDATE SET holder = excluded.holder, \
+     expires_at = excluded.expires_at WHERE node_leases.expires_at < $4";
+/// Extends holder `$3`'s lease of node `$2` to `$1`; no row when it was lost.
+pub(crate) const NODE_RENEW: &str =
+    "UPDATE node_leases SET expires_at = $1 WHERE node = $2 AND holder = $3";
+/// The lowest node numbers free at `$1` (never leased, or expired): the candidates to try.
+pub(crate) const NODE_FREE: &str = "SELECT n FROM generate_series(0::BIGINT, 511) AS n \
+     WHERE NOT EXISTS (SELECT 1 FROM node_leases WHERE node = n AND expires_at >= $1) \
+     ORDER BY n LIMIT 16";
+pub(crate) const NODE_RELEASE: &str = "DELETE FROM node_leases WHERE node = $1 AND holder = $2";
 
 pub(crate) const SECRET_OFFER: &str =
     "INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING";

@@ -6,11 +6,11 @@
 
 use super::list::PostgresDay;
 use super::sql as q;
-use crate::ids::QrIdGenerator;
 use crate::list::{ListStep, list_stream};
 use crate::model::{
     ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PaymentRefusal, QrCode,
 };
+use crate::node::NodeIds;
 use crate::payment::{self, PaymentUpdate};
 use crate::rows::{
     merchant_from_row, partner_from_row, qr_from_row, require_one, services_to_text, to_ms,
@@ -27,20 +27,16 @@ use time::OffsetDateTime;
 #[derive(Debug)]
 pub(crate) struct PostgresStore {
     pool: PgPool,
-    ids: QrIdGenerator,
+    ids: NodeIds,
 }
 
 impl PostgresStore {
-    /// Wraps a migrated pool and registers this process as a node for `id_qr` generation.
-    pub(crate) async fn open(pool: PgPool, now: OffsetDateTime) -> Result<Self, StoreError> {
-        let node: i64 = sqlx::query_scalar(q::NODE_REGISTER)
-            .bind(to_ms(now))
-            .fetch_one(&pool)
-            .await?;
-        Ok(PostgresStore {
+    /// Wraps a migrated pool.
+    pub(crate) fn open(pool: PgPool) -> Self {
+        PostgresStore {
             pool,
-            ids: QrIdGenerator::new(node),
-        })
+            ids: NodeIds::default(),
+        }
     }
 
     /// Runs one statement that sets a partner's column to `value`; `NotFound` when no partner
@@ -116,8 +112,59 @@ impl Store for PostgresStore {
         Ok(value)
     }
 
-    fn next_qr_id(&self, now: OffsetDateTime) -> i64 {
-        self.ids.next(now)
+    fn node_ids(&self) -> &NodeIds {
+        &self.ids
+    }
+
+    async fn lease_node(
+        &self,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Option<i64>, StoreError> {
+        // Candidates first (one round trip), then the upsert on each decides: of two nodes
+        // trying the same number, one takes it and the other's condition finds it live.
+        let free: Vec<i64> = sqlx::query_scalar(q::NODE_FREE)
+            .bind(to_ms(now))
+            .fetch_all(&self.pool)
+            .await?;
+        for node in free {
+            let taken = sqlx::query(q::NODE_LEASE)
+                .bind(node)
+                .bind(holder)
+                .bind(to_ms(until))
+                .bind(to_ms(now))
+                .execute(&self.pool)
+                .await?;
+            if taken.rows_affected() == 1 {
+                return Ok(Some(node));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn renew_node(
+        &self,
+        node: i64,
+        holder: &str,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(q::NODE_RENEW)
+            .bind(to_ms(until))
+            .bind(node)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release_node(&self, node: i64, holder: &str) -> Result<(), StoreError> {
+        sqlx::query(q::NODE_RELEASE)
+            .bind(node)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn add_partner(

@@ -8,11 +8,11 @@ use super::readers::{KEPT_IDLE, Readers};
 use super::sql as q;
 use super::statements::{constraint_error, insert_qr, read_all, read_optional};
 use super::writer::{Writer, WriterState};
-use crate::ids::QrIdGenerator;
 use crate::list::{ListStep, list_stream};
 use crate::model::{
     Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PaymentRefusal, QrCode,
 };
+use crate::node::NodeIds;
 use crate::payment::{self, PaymentUpdate};
 use crate::rows::{
     merchant_from_row, partner_from_row, qr_from_row, require_one, services_to_text, to_ms,
@@ -31,29 +31,26 @@ pub(crate) struct SqliteStore {
     writer: Writer,
     _checkpointer: Checkpointer,
     readers: Arc<Readers>,
-    ids: QrIdGenerator,
+    ids: NodeIds,
 }
 
 impl SqliteStore {
-    /// Opens the database at `location`, applies pending migrations, registers this process as
-    /// a node for `id_qr` generation and starts the writer thread.
+    /// Opens the database at `location`, applies pending migrations and starts the writer
+    /// thread.
     pub(crate) async fn open(
         location: Location,
         options: &StoreOptions,
-        now: OffsetDateTime,
     ) -> Result<SqliteStore, StoreError> {
         let durability = options.durability;
         let opening = location.clone();
         // Migrations may wait for another process's write lock: not on an async worker.
-        let (state, node) = tokio::task::spawn_blocking(move || {
+        let state = tokio::task::spawn_blocking(move || {
             super::retry_while_busy(|| {
                 let mut connection = opening.open_writer(durability)?;
                 crate::migrate::run_sqlite(&mut connection)?;
-                let node: i64 =
-                    connection.query_row(q::NODE_REGISTER, [to_ms(now)], |row| row.get(0))?;
                 let mut claims = ClaimIndex::default();
                 claims.load(&connection)?;
-                Ok((WriterState { connection, claims }, node))
+                Ok(WriterState { connection, claims })
             })
         })
         .await
@@ -62,7 +59,7 @@ impl SqliteStore {
             writer: Writer::start(state)?,
             _checkpointer: Checkpointer::start(&location)?,
             readers: Arc::new(Readers::new(location)),
-            ids: QrIdGenerator::new(node),
+            ids: NodeIds::default(),
         })
     }
 
@@ -144,8 +141,60 @@ impl Store for SqliteStore {
             .await
     }
 
-    fn next_qr_id(&self, now: OffsetDateTime) -> i64 {
-        self.ids.next(now)
+    fn node_ids(&self) -> &NodeIds {
+        &self.ids
+    }
+
+    async fn lease_node(
+        &self,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Option<i64>, StoreError> {
+        let holder = holder.to_owned();
+        // One writer job: nobody else's lease can change between the tries.
+        self.writer
+            .run(move |w| {
+                let mut lease = w.connection.prepare_cached(q::NODE_LEASE)?;
+                for node in 0..crate::ids::NODES {
+                    if lease.execute(params![node, holder, to_ms(until), to_ms(now)])? == 1 {
+                        return Ok(Some(node));
+                    }
+                }
+                Ok(None)
+            })
+            .await
+    }
+
+    async fn renew_node(
+        &self,
+        node: i64,
+        holder: &str,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let holder = holder.to_owned();
+        self.writer
+            .run(move |w| {
+                let values = params![to_ms(until), node, holder];
+                Ok(w.connection
+                    .prepare_cached(q::NODE_RENEW)?
+                    .execute(values)?
+                    == 1)
+            })
+            .await
+    }
+
+    async fn release_node(&self, node: i64, holder: &str) -> Result<(), StoreError> {
+        let holder = holder.to_owned();
+        self.writer
+            .run(move |w| {
+                let values = params![node, holder];
+                Ok(w.connection
+                    .prepare_cached(q::NODE_RELEASE)?
+                    .execute(values)
+                    .map(drop)?)
+            })
+            .await
     }
 
     async fn add_partner(
