@@ -40,6 +40,10 @@ pub enum StoreError {
     /// A stored value could not be read back (the database was edited by hand?).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A stored secret cannot be used: it is sealed and no master key was given, or it does
+    /// not open under the one given (CONTRACT §8).
+    #[error("{0}")]
+    Secret(String),
     /// The database failed (the source is the driver's error).
     #[error("database error")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

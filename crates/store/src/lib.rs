@@ -27,6 +27,8 @@ mod payment;
 mod postgres;
 mod queries;
 mod rows;
+mod sealed;
+mod sealed_store;
 mod sqlite;
 mod store;
 
@@ -35,6 +37,8 @@ pub use crate::model::{
     Blacklisting, Claim, ClaimedWork, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant,
     NewPartner, NewQr, Partner, PaymentRefusal, QrCode, QrKind, QrSummary, SignatureMode,
 };
+pub use crate::sealed::{MASTER_KEY_LEN, MasterKey, SealError};
+pub use crate::sealed_store::Rekeyed;
 pub use crate::store::{Backend, PoolUsage, QrStream, Store};
 
 use std::sync::Arc;
@@ -56,6 +60,9 @@ pub struct StoreOptions {
     pub durability: Durability,
     /// Largest connection pool (PostgreSQL; SQLite keeps one writer and a few readers).
     pub max_connections: u32,
+    /// Seals client secrets and shared secrets at rest (CONTRACT §8); without it they are
+    /// stored in clear, and a sealed value found in the database is refused.
+    pub master_key: Option<MasterKey>,
 }
 
 impl Default for StoreOptions {
@@ -63,6 +70,7 @@ impl Default for StoreOptions {
         StoreOptions {
             durability: Durability::Process,
             max_connections: 16,
+            master_key: None,
         }
     }
 }
@@ -80,8 +88,32 @@ pub fn backend_of(url: &str) -> Result<Backend, StoreError> {
     }
 }
 
-/// Opens the store at `url`, applying pending migrations first.
+/// Opens the store at `url`, applying pending migrations first; fails when a sealed secret in
+/// it does not open under `options.master_key` (or there is none to open it).
 pub async fn connect(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
+    let backend = open_backend(url, options).await?;
+    let sealed = sealed_store::SealedStore::open(backend, options.master_key.clone()).await?;
+    Ok(Arc::new(sealed))
+}
+
+/// Seals every secret of the store at `url` stored in clear under `options.master_key`, and
+/// re-seals under it those that only `previous` opens (`admin rekey`); running it again
+/// changes nothing.
+pub async fn rekey(
+    url: &str,
+    options: &StoreOptions,
+    previous: Option<&MasterKey>,
+) -> Result<Rekeyed, StoreError> {
+    let key = options.master_key.as_ref().ok_or_else(|| {
+        StoreError::Secret("sealing the secrets needs a master key (--master-key-file)".into())
+    })?;
+    let backend = open_backend(url, options).await?;
+    let now = time::OffsetDateTime::now_utc();
+    sealed_store::rekey(&*backend, key, previous, now).await
+}
+
+/// The backend at `url`, migrated, its secrets as stored.
+async fn open_backend(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
     let now = time::OffsetDateTime::now_utc();
     match backend_of(url)? {
         Backend::Sqlite => {

@@ -107,6 +107,25 @@ impl Store for PostgresStore {
         Ok(value)
     }
 
+    async fn shared_secrets(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        Ok(sqlx::query_as(q::SECRET_ALL).fetch_all(&self.pool).await?)
+    }
+
+    async fn replace_shared_secret(
+        &self,
+        name: &str,
+        current: &[u8],
+        new: &[u8],
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(q::SECRET_REPLACE)
+            .bind(new.to_vec())
+            .bind(name.to_owned())
+            .bind(current.to_vec())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     fn next_qr_id(&self, now: OffsetDateTime) -> i64 {
         self.ids.next(now)
     }

@@ -14,6 +14,7 @@
 mod checkpointer;
 mod claims;
 mod list;
+mod permissions;
 mod readers;
 mod statements;
 mod store;
@@ -111,6 +112,8 @@ impl Location {
         if self.create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
+        permissions::make_private(&self.path, self.create)
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
         let connection = self.connect(flags)?;
         // WAL with synchronous=NORMAL: a committed transaction is in the WAL file (the OS holds
         // it), so a killed process loses nothing; FULL also fsyncs every commit, against power
