@@ -5,6 +5,7 @@ use crate::cli::args::{
     AdminArgs, AdminCommand, CriteriaArg, GRANTABLE, GlobalArgs, MerchantAdd, MerchantCommand,
     PartnerAdd, PartnerCommand, SignatureArg,
 };
+use crate::cli::master_key;
 use crate::cli::payment;
 use crate::cli::settings;
 use crate::cli::show::say;
@@ -15,7 +16,7 @@ use snapqris_protocol::{
 };
 use snapqris_qris::{Criteria, derive_sandbox_nmid};
 use snapqris_store::{
-    Constraint, Entity, NewMerchant, NewPartner, SignatureMode, Store, StoreError,
+    Constraint, Entity, NewMerchant, NewPartner, SignatureMode, Store, StoreError, StoreOptions,
 };
 use std::io::Write;
 use std::path::Path;
@@ -25,14 +26,23 @@ use time::OffsetDateTime;
 /// Opens the store (migrating it) and runs one admin command.
 pub(crate) async fn run(global: &GlobalArgs, args: AdminArgs) -> anyhow::Result<ExitCode> {
     let url = settings::database_url(global)?;
-    let store = snapqris_store::connect(&url, &Default::default())
-        .await
-        .context("cannot open the database")?;
-    let store = &*store;
+    let options = StoreOptions {
+        master_key: settings::master_key(global)?,
+        ..StoreOptions::default()
+    };
+    let open = || async {
+        snapqris_store::connect(&url, &options)
+            .await
+            .context("cannot open the database")
+    };
     match args.command {
-        AdminCommand::Partner(command) => partner(store, command).await?,
-        AdminCommand::Merchant(command) => merchant(store, command).await?,
-        AdminCommand::Qr(command) => payment::run(store, command).await?,
+        AdminCommand::Partner(command) => partner(&*open().await?, command).await?,
+        AdminCommand::Merchant(command) => merchant(&*open().await?, command).await?,
+        AdminCommand::Qr(command) => payment::run(&*open().await?, command).await?,
+        // Not through `connect`, which refuses values sealed under the previous key.
+        AdminCommand::Rekey { from_key_file } => {
+            master_key::rekey(&url, &options, from_key_file.as_deref()).await?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -32,6 +32,15 @@ pub(crate) struct GlobalArgs {
     /// TOML file of settings (snake_case keys); flags and SNAPQRIS_* variables override it.
     #[arg(long, global = true, env = "SNAPQRIS_CONFIG", value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+    /// File of the 32-byte master key that seals secrets in the database (owner-only; made by
+    /// `snapqris keygen --master-key FILE`) [default: none, secrets stored in clear]
+    #[arg(
+        long,
+        global = true,
+        env = "SNAPQRIS_MASTER_KEY_FILE",
+        value_name = "FILE"
+    )]
+    pub(crate) master_key_file: Option<PathBuf>,
 }
 
 /// The commands.
@@ -43,7 +52,8 @@ pub(crate) enum Command {
     Bench(crate::cli::bench::BenchArgs),
     /// Run the whole story on a throw-away store and print every request and response.
     Demo,
-    /// Write a fresh RSA-2048 key pair: DIR/private.pem (PKCS#8) and DIR/public.pem (SPKI).
+    /// Write a fresh RSA-2048 key pair: DIR/private.pem (PKCS#8) and DIR/public.pem (SPKI), or
+    /// a master key (--master-key FILE).
     Keygen(KeygenArgs),
     /// Register and manage partners and merchants.
     Admin(AdminArgs),
@@ -143,12 +153,16 @@ pub(crate) fn parse_amount(text: &str) -> Result<Amount, String> {
     Amount::parse(text).map_err(|_| "expected an amount with two decimals, e.g. 9000.00".into())
 }
 
-/// `keygen`.
+/// `keygen`: a partner's key pair (`--out`) or the deployment's master key (`--master-key`).
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["out", "master_key"])))]
 pub(crate) struct KeygenArgs {
     /// Directory to write private.pem and public.pem into (created if missing).
     #[arg(long, value_name = "DIR")]
-    pub(crate) out: PathBuf,
+    pub(crate) out: Option<PathBuf>,
+    /// Write a new master key instead: 32 random bytes, owner-only; never overwrites FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) master_key: Option<PathBuf>,
 }
 
 /// `admin`.
@@ -171,6 +185,13 @@ pub(crate) enum AdminCommand {
     /// QR codes: simulate payments (sandboxes).
     #[command(subcommand)]
     Qr(AdminQrCommand),
+    /// Seal every secret stored in clear under the master key (--master-key-file); with
+    /// --from-key-file, also re-seal what the previous master key sealed.
+    Rekey {
+        /// The previous master key file, when rotating to a new master key.
+        #[arg(long, value_name = "FILE")]
+        from_key_file: Option<PathBuf>,
+    },
 }
 
 /// `admin qr …`.

@@ -1,4 +1,4 @@
-//! `keygen`: a fresh RSA-2048 key pair for a partner.
+//! `keygen`: a fresh RSA-2048 key pair for a partner, or a master key (`master_key.rs`).
 
 use crate::cli::args::KeygenArgs;
 use crate::cli::show::say;
@@ -11,16 +11,23 @@ use std::process::ExitCode;
 
 /// Writes `DIR/private.pem` (PKCS#8) and `DIR/public.pem` (SPKI); never overwrites.
 pub(crate) fn run(args: &KeygenArgs) -> anyhow::Result<ExitCode> {
-    let private_path = args.out.join("private.pem");
-    let public_path = args.out.join("public.pem");
+    let out = match (&args.out, &args.master_key) {
+        (_, Some(path)) => {
+            crate::cli::master_key::create(path)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        (Some(out), None) => out,
+        (None, None) => anyhow::bail!("keygen needs --out DIR or --master-key FILE"),
+    };
+    let private_path = out.join("private.pem");
+    let public_path = out.join("public.pem");
     // Checked before anything is written, so a refusal leaves the directory as it was.
     for path in [&private_path, &public_path] {
         if path.exists() {
             anyhow::bail!("{} already exists; not overwriting it", path.display());
         }
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let key = RsaPrivateKey::generate().context("cannot generate an RSA key")?;
     write_new(&private_path, key.to_pkcs8_pem().as_bytes(), true)?;
     write_new(

@@ -6,6 +6,7 @@ mod bench;
 mod client;
 mod demo;
 mod keygen;
+mod master_key;
 mod payment;
 mod qr;
 mod serve;

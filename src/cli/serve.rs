@@ -20,9 +20,15 @@ pub(crate) async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result
     }
     let _log_writer = init_logging(settings.log_format)?;
     let config = settings.server_config()?;
-    let store = snapqris_store::connect(&settings.database_url, &settings.store_options())
+    let options = settings.store_options()?;
+    let store = snapqris_store::connect(&settings.database_url, &options)
         .await
         .context("cannot open the database")?;
+    if options.master_key.is_none() {
+        tracing::warn!(
+            "no master key (--master-key-file): client secrets and the token key are stored in clear"
+        );
+    }
     let state = AppState::new(config, store, Arc::new(SystemClock))
         .await
         .context("cannot prepare the server state")?;

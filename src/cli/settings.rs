@@ -4,11 +4,13 @@
 //! so what is left here is the file and the defaults, then turning text into typed values.
 
 use crate::cli::args::{DurabilityArg, GlobalArgs, LogFormat, ServeArgs, Tolerance, parse_amount};
+use crate::cli::master_key;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use snapqris_protocol::{Amount, SignatureTolerance};
 use snapqris_server::ServerConfig;
-use snapqris_store::{Durability, StoreOptions};
+use snapqris_store::{Durability, MasterKey, StoreOptions};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The database used when neither flag, variable nor file names one.
@@ -34,6 +36,7 @@ struct FileSettings {
     acquirer_nns: Option<String>,
     log_format: Option<LogFormat>,
     durability: Option<DurabilityArg>,
+    master_key_file: Option<PathBuf>,
 }
 
 impl FileSettings {
@@ -67,6 +70,20 @@ pub(crate) fn database_url(global: &GlobalArgs) -> anyhow::Result<String> {
         .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()))
 }
 
+/// The master key the global option, the variable or the file name, read and checked; `None`
+/// when none is named (secrets are then stored in clear).
+pub(crate) fn master_key(global: &GlobalArgs) -> anyhow::Result<Option<MasterKey>> {
+    let file = FileSettings::load(global)?;
+    master_key_path(global, file.master_key_file)
+        .map(|path| master_key::load(&path))
+        .transpose()
+}
+
+/// The option's (or variable's) master key file, else the config file's.
+fn master_key_path(global: &GlobalArgs, file: Option<PathBuf>) -> Option<PathBuf> {
+    global.master_key_file.clone().or(file)
+}
+
 /// Every setting of `serve`, resolved; serialised as-is by `--print-config`.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Settings {
@@ -89,6 +106,8 @@ pub(crate) struct Settings {
     /// How log lines look.
     pub(crate) log_format: LogFormat,
     durability: DurabilityArg,
+    /// The master key file (CONTRACT §8); empty: none.
+    master_key_file: String,
 }
 
 impl Settings {
@@ -158,6 +177,9 @@ impl Settings {
             ),
             log_format: pick(&serve.log_format, file.log_format, LogFormat::Text),
             durability: pick(&serve.durability, file.durability, DurabilityArg::Process),
+            master_key_file: master_key_path(global, file.master_key_file)
+                .map(|path| path.display().to_string())
+                .unwrap_or_default(),
         };
         settings.validate()?;
         Ok(settings)
@@ -222,15 +244,20 @@ impl Settings {
         })
     }
 
-    /// The store's part of the settings.
-    pub(crate) fn store_options(&self) -> StoreOptions {
-        StoreOptions {
+    /// The store's part of the settings, the master key read from its file.
+    pub(crate) fn store_options(&self) -> anyhow::Result<StoreOptions> {
+        let master_key = match self.master_key_file.as_str() {
+            "" => None,
+            path => Some(master_key::load(Path::new(path))?),
+        };
+        Ok(StoreOptions {
             durability: match self.durability {
                 DurabilityArg::Process => Durability::Process,
                 DurabilityArg::Power => Durability::Power,
             },
+            master_key,
             ..StoreOptions::default()
-        }
+        })
     }
 }
 

@@ -46,5 +46,8 @@ mod nodes;
 /// `kill -9` under load loses no acknowledged QR; SIGTERM finishes in-flight requests.
 mod crash;
 
+/// Secrets at rest: the master key, `admin rekey`, owner-only SQLite files.
+mod secrets;
+
 /// Slow clients, oversized header blocks, shutdown mid-request, secrets in logs, the handler fuzz corpus.
 mod abuse;

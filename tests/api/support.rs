@@ -351,6 +351,8 @@ pub(crate) struct ProcessDatabase {
     /// The PostgreSQL server and test database to drop afterwards.
     postgres_database: Option<(String, String)>,
     pub(crate) dir: tempfile::TempDir,
+    /// Passed as `--master-key-file` to every command when set.
+    pub(crate) master_key_file: Option<PathBuf>,
 }
 
 impl ProcessDatabase {
@@ -370,6 +372,7 @@ impl ProcessDatabase {
             url,
             postgres_database,
             dir,
+            master_key_file: None,
         }
     }
 
@@ -384,6 +387,9 @@ impl ProcessDatabase {
             }
         }
         command.arg("--database").arg(&self.url);
+        if let Some(key) = &self.master_key_file {
+            command.arg("--master-key-file").arg(key);
+        }
         command
     }
 

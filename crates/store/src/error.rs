@@ -47,6 +47,10 @@ pub enum StoreError {
     /// written.
     #[error("the store is overloaded")]
     Overloaded,
+    /// A stored secret cannot be used: it is sealed and no master key was given, or it does
+    /// not open under the one given (CONTRACT §8).
+    #[error("{0}")]
+    Secret(String),
     /// The database failed (the source is the driver's error).
     #[error("database error")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

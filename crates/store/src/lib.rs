@@ -29,6 +29,8 @@ mod node;
 mod payment;
 mod postgres;
 mod rows;
+mod sealed;
+mod sealed_store;
 mod sqlite;
 mod store;
 mod work;
@@ -39,6 +41,8 @@ pub use crate::model::{
     Partner, PaymentRefusal, QrCode, QrKind, QrSummary, SignatureMode,
 };
 pub use crate::node::{LEASE_TTL, NodeIds, NodeLease, RENEW_EVERY, lease_node};
+pub use crate::sealed::{MASTER_KEY_LEN, MasterKey, SealError};
+pub use crate::sealed_store::Rekeyed;
 pub use crate::store::{PoolUsage, QrStream, Store};
 pub use crate::work::{ClaimedWork, ExpireQr, FirstListPage, InsertQr, Job, ListPage, NoWork};
 
@@ -61,6 +65,9 @@ pub struct StoreOptions {
     pub durability: Durability,
     /// Largest connection pool (PostgreSQL; SQLite keeps one writer and a few readers).
     pub max_connections: u32,
+    /// Seals client secrets and shared secrets at rest (CONTRACT §8); without it they are
+    /// stored in clear, and a sealed value found in the database is refused.
+    pub master_key: Option<MasterKey>,
 }
 
 impl Default for StoreOptions {
@@ -68,12 +75,37 @@ impl Default for StoreOptions {
         StoreOptions {
             durability: Durability::Process,
             max_connections: 16,
+            master_key: None,
         }
     }
 }
 
-/// Opens the store at `url`, applying pending migrations first.
+/// Opens the store at `url`, applying pending migrations first; fails when a sealed secret in
+/// it does not open under `options.master_key` (or there is none to open it).
 pub async fn connect(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
+    let backend = open_backend(url, options).await?;
+    let sealed = sealed_store::SealedStore::open(backend, options.master_key.clone()).await?;
+    Ok(Arc::new(sealed))
+}
+
+/// Seals every secret of the store at `url` stored in clear under `options.master_key`, and
+/// re-seals under it those that only `previous` opens (`admin rekey`); running it again
+/// changes nothing.
+pub async fn rekey(
+    url: &str,
+    options: &StoreOptions,
+    previous: Option<&MasterKey>,
+) -> Result<Rekeyed, StoreError> {
+    let key = options.master_key.as_ref().ok_or_else(|| {
+        StoreError::Secret("sealing the secrets needs a master key (--master-key-file)".into())
+    })?;
+    let backend = open_backend(url, options).await?;
+    let now = time::OffsetDateTime::now_utc();
+    sealed_store::rekey(&*backend, key, previous, now).await
+}
+
+/// The backend at `url`, migrated, its secrets as stored.
+async fn open_backend(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         let location = sqlite::Location::parse(url)?;
         Ok(Arc::new(

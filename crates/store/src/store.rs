@@ -46,6 +46,18 @@ pub trait Store: Send + Sync + 'static {
     /// none, so every node ends up with the value of whichever node asked first.
     async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError>;
 
+    /// Every deployment-wide secret, name and value, ordered by name (`admin rekey`).
+    async fn shared_secrets(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
+    /// Replaces the value of secret `name` with `new` if it is still `current`; whether it did
+    /// (`false` also when there is no such secret).
+    async fn replace_shared_secret(
+        &self,
+        name: &str,
+        current: &[u8],
+        new: &[u8],
+    ) -> Result<bool, StoreError>;
+
     /// A fresh `id_qr`, unique across all nodes and increasing over time; an error unless
     /// this process holds a node lease ([`lease_node`](crate::lease_node), `node.rs`).
     fn next_qr_id(&self, now: OffsetDateTime) -> Result<i64, StoreError> {

@@ -21,6 +21,10 @@ pub(crate) const NODE_RELEASE: &str = "DELETE FROM node_leases WHERE node = $1 A
 pub(crate) const SECRET_OFFER: &str =
     "INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 pub(crate) const SECRET_GET: &str = "SELECT value FROM server_keys WHERE name = $1";
+pub(crate) const SECRET_ALL: &str = "SELECT name, value FROM server_keys ORDER BY name";
+/// Replaces secret `$2` with `$1` only while it is still `$3` (a rekey racing a rotation).
+pub(crate) const SECRET_REPLACE: &str =
+    "UPDATE server_keys SET value = $1 WHERE name = $2 AND value = $3";
 
 pub(crate) const PARTNER_INSERT: &str = "INSERT INTO partners (client_id, public_key_pem, \
      client_secret, signature_mode, services, enabled, created_at, updated_at) \

@@ -112,6 +112,25 @@ impl Store for PostgresStore {
         Ok(value)
     }
 
+    async fn shared_secrets(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        Ok(sqlx::query_as(q::SECRET_ALL).fetch_all(&self.pool).await?)
+    }
+
+    async fn replace_shared_secret(
+        &self,
+        name: &str,
+        current: &[u8],
+        new: &[u8],
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(q::SECRET_REPLACE)
+            .bind(new)
+            .bind(name)
+            .bind(current)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     fn node_ids(&self) -> &NodeIds {
         &self.ids
     }

@@ -15,6 +15,7 @@ mod checkpointer;
 mod claims;
 pub(crate) mod jobs;
 mod list;
+mod permissions;
 mod readers;
 mod sql;
 mod statements;
@@ -113,6 +114,8 @@ impl Location {
         if self.create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
+        permissions::make_private(&self.path, self.create)
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
         let connection = self.connect(flags)?;
         // WAL with synchronous=NORMAL: a committed transaction is in the WAL file (the OS holds
         // it), so a killed process loses nothing; FULL also fsyncs every commit, against power

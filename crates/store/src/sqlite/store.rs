@@ -141,6 +141,32 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn shared_secrets(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.readers.with(|c| {
+            read_all(c, q::SECRET_ALL, [], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
+            })
+        })
+    }
+
+    async fn replace_shared_secret(
+        &self,
+        name: &str,
+        current: &[u8],
+        new: &[u8],
+    ) -> Result<bool, StoreError> {
+        let values = (new.to_vec(), name.to_owned(), current.to_vec());
+        let changed = self
+            .writer
+            .run(move |w| {
+                Ok(w.connection
+                    .prepare_cached(q::SECRET_REPLACE)?
+                    .execute(values)?)
+            })
+            .await?;
+        Ok(changed == 1)
+    }
+
     fn node_ids(&self) -> &NodeIds {
         &self.ids
     }
