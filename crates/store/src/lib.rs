@@ -35,7 +35,7 @@ pub use crate::model::{
     Blacklisting, Claim, ClaimedWork, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant,
     NewPartner, NewQr, Partner, PaymentRefusal, QrCode, QrKind, QrSummary, SignatureMode,
 };
-pub use crate::store::{Backend, PoolUsage, QrStream, Store};
+pub use crate::store::{PoolUsage, QrStream, Store};
 
 use std::sync::Arc;
 
@@ -67,34 +67,22 @@ impl Default for StoreOptions {
     }
 }
 
-/// The backend a database URL names.
-pub fn backend_of(url: &str) -> Result<Backend, StoreError> {
+/// Opens the store at `url`, applying pending migrations first.
+pub async fn connect(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
+    let now = time::OffsetDateTime::now_utc();
     if url.starts_with("sqlite:") {
-        Ok(Backend::Sqlite)
+        let location = sqlite::Location::parse(url)?;
+        Ok(Arc::new(
+            sqlite::SqliteStore::open(location, options, now).await?,
+        ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Backend::Postgres)
+        sqlx::any::install_default_drivers();
+        let pool = postgres::connect(url, options).await?;
+        migrate::run_postgres(&pool).await?;
+        Ok(Arc::new(postgres::PostgresStore::open(pool, now).await?))
     } else {
         Err(StoreError::UnsupportedUrl(
             url.split(':').next().unwrap_or("").to_owned(),
         ))
-    }
-}
-
-/// Opens the store at `url`, applying pending migrations first.
-pub async fn connect(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
-    let now = time::OffsetDateTime::now_utc();
-    match backend_of(url)? {
-        Backend::Sqlite => {
-            let location = sqlite::Location::parse(url)?;
-            Ok(Arc::new(
-                sqlite::SqliteStore::open(location, options, now).await?,
-            ))
-        }
-        Backend::Postgres => {
-            sqlx::any::install_default_drivers();
-            let pool = postgres::connect(url, options).await?;
-            migrate::run_postgres(&pool).await?;
-            Ok(Arc::new(postgres::PostgresStore::open(pool, now).await?))
-        }
     }
 }

@@ -12,15 +12,6 @@ use time::OffsetDateTime;
 /// A stream of Generate List items, newest first, read lazily from the database.
 pub type QrStream = BoxStream<'static, Result<QrSummary, StoreError>>;
 
-/// Which database a store talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// An embedded SQLite file.
-    Sqlite,
-    /// A PostgreSQL server, possibly shared by many nodes.
-    Postgres,
-}
-
 /// The state of one connection pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolUsage {
@@ -43,9 +34,6 @@ pub struct PoolUsage {
 /// any number of processes sharing it.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// The database behind this store.
-    fn backend(&self) -> Backend;
-
     /// How full the connection pools are, for metrics.
     fn pool_usage(&self) -> Vec<PoolUsage>;
 

@@ -14,7 +14,7 @@ use crate::rows::{
     merchant_from_row, partner_from_row, qr_from_row, require_one, services_to_text,
     summary_from_row, to_ms,
 };
-use crate::store::{Backend, PoolUsage, QrStream, Store};
+use crate::store::{PoolUsage, QrStream, Store};
 use crate::{Constraint, Entity, StoreError};
 use futures_util::TryStreamExt;
 use snapqris_protocol::JakartaDate;
@@ -76,10 +76,6 @@ impl PostgresStore {
 
 #[async_trait::async_trait]
 impl Store for PostgresStore {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
-    }
-
     fn pool_usage(&self) -> Vec<PoolUsage> {
         vec![PoolUsage {
             name: "shared",

@@ -17,7 +17,7 @@ use crate::queries as q;
 use crate::rows::{
     merchant_from_row, partner_from_row, qr_from_row, require_one, services_to_text, to_ms,
 };
-use crate::store::{Backend, PoolUsage, QrStream, Store};
+use crate::store::{PoolUsage, QrStream, Store};
 use crate::{Constraint, Entity, StoreError, StoreOptions};
 use rusqlite::{OptionalExtension, params};
 use snapqris_protocol::JakartaDate;
@@ -102,10 +102,6 @@ impl SqliteStore {
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
-    }
-
     fn pool_usage(&self) -> Vec<PoolUsage> {
         let (open, idle) = self.readers.usage();
         vec![
