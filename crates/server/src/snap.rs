@@ -3,7 +3,7 @@
 
 use crate::claim::ClaimTicket;
 use crate::directory::PartnerEntry;
-use crate::error::ApiError;
+use crate::error::{ApiError, Chain};
 use crate::rate_limit;
 use crate::state::AppState;
 use axum::body::Body;
@@ -252,7 +252,9 @@ where
             {
                 match state.inner.store.release_external_id(ticket.key()).await {
                     Ok(()) => crate::metrics::record_claim("released"),
-                    Err(e) => tracing::error!(error = ?e, "could not release X-EXTERNAL-ID claim"),
+                    Err(e) => {
+                        tracing::error!(error = %Chain(&e), "could not release X-EXTERNAL-ID claim")
+                    }
                 }
             }
             error.into_response_for(service)
