@@ -29,7 +29,7 @@ mod serve;
 pub use crate::database::TestDatabase;
 pub use crate::serve::Serve;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where a test's store lives.
 #[derive(Debug, Clone)]
@@ -79,7 +79,10 @@ macro_rules! on_each_backend {
     };
 }
 
-/// The file `name` of the repository's `testdata/` (keys, signature vectors, QRIS samples).
+/// The file `name` of the repository's `testdata/` (keys, signature vectors, QRIS samples);
+/// `testdata("")` is the directory itself.
 pub fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata")).join(name)
+    let kit = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let repository = kit.ancestors().nth(2).unwrap_or(kit);
+    repository.join("testdata").join(name)
 }
