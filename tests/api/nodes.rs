@@ -178,7 +178,7 @@ async fn both_come_up_on_an_empty_database(database: &ProcessDatabase) {
             .await
             .unwrap();
         assert_eq!(health.status, 200, "{}", node.stderr());
-        generate_one(&session_on(&node).await).await;
+        generate_one(&session_on(node).await).await;
     }
     let (rows, versions) = database.migration_rows().await;
     assert!(rows >= 1);

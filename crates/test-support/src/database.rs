@@ -47,11 +47,7 @@ impl TestDatabase {
 
     /// A fresh SQLite database (`test.db` in a temporary directory; the file is made by
     /// whatever opens it first).
-    ///
-    /// # Panics
-    ///
-    /// When no temporary directory can be made.
-    pub fn sqlite() -> TestDatabase {
+    fn sqlite() -> TestDatabase {
         let dir = tempfile::tempdir().expect("a temporary directory");
         TestDatabase {
             url: format!("sqlite://{}", dir.path().join("test.db").display()),

@@ -108,7 +108,7 @@ impl Serve {
     }
 
     /// The process id.
-    pub fn pid(&self) -> u32 {
+    fn pid(&self) -> u32 {
         self.child.id()
     }
 
