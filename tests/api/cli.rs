@@ -4,7 +4,7 @@
 //! Command lines are written as one string split on whitespace, with `{dir}` standing for the
 //! test's temporary directory and `{testdata}` for the repository's `testdata/`.
 
-use crate::support::snapqris_in;
+use crate::support::{fails_with_one_line, snapqris_in};
 use snapqris_test_support::{Serve, testdata};
 use std::process::{Command, Output};
 
@@ -87,15 +87,6 @@ fn secret_of(stdout: &str) -> String {
         .collect();
     assert_eq!(lines.len(), 1, "one client-secret line in {stdout:?}");
     lines[0].to_owned()
-}
-
-/// Asserts exit status 1 and exactly one `error: …` line on stderr; returns that line.
-fn fails_with_one_line(output: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line expected: {stderr:?}");
-    assert!(stderr.starts_with("error: "), "{stderr:?}");
-    stderr
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! as the binary in a temporary directory. QRs to pay are written straight into the test's
 //! SQLite file through the store, so that expiry can lie in the past.
 
-use crate::support::snapqris_in;
+use crate::support::{fails_with_one_line, snapqris_in};
 use snapqris_protocol::{ClientId, MerchantId, ServiceCode};
 use snapqris_qris::{Criteria, Initiation, MerchantProfile};
 use snapqris_store::{NewMerchant, NewPartner, NewQr, QrKind, SignatureMode, Store};
@@ -154,15 +154,6 @@ fn profile() -> MerchantProfile {
         city: "Jakarta".into(),
         postal_code: "10110".into(),
     }
-}
-
-/// Asserts exit status 1 and exactly one `error: …` line on stderr; returns that line.
-fn fails_with_one_line(output: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line expected: {stderr:?}");
-    assert!(stderr.starts_with("error: "), "{stderr:?}");
-    stderr
 }
 
 /// Asserts the one `paid: …` line of a successful payment.

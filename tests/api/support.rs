@@ -277,6 +277,17 @@ pub(crate) fn snapqris_in(dir: &Path) -> Command {
     command
 }
 
+/// Asserts exit status 1 and exactly one `error: …` line on stderr (CONTRACT §3); returns
+/// that line.
+#[track_caller]
+pub(crate) fn fails_with_one_line(output: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line expected: {stderr:?}");
+    assert!(stderr.starts_with("error: "), "{stderr:?}");
+    stderr
+}
+
 /// A database for `snapqris` processes: a file in a temporary directory, or a fresh
 /// PostgreSQL database dropped afterwards. Unlike `spawn_app`, nothing is registered in it.
 pub(crate) struct ProcessDatabase {
