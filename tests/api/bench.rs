@@ -1,18 +1,18 @@
 //! `snapqris bench` against a real `snapqris serve` process: every request signed, answered,
 //! and counted per `responseCode`.
 
-use crate::cli::{Cli, Served};
+use crate::cli::Cli;
 
 #[test]
 fn bench_list_sends_every_signed_request_and_counts_the_codes() {
     let cli = Cli::new();
     let secret = cli.add_partner("bench-1");
     cli.add_merchant("M1", "bench-1");
-    let served = Served::start(&cli);
+    let served = cli.serve();
     let credentials = format!(
         "--base-url {} --client-id bench-1 --private-key {{dir}}/keys/private.pem \
          --client-secret {secret} --merchant-id M1",
-        served.base_url
+        served.base_url()
     );
     // One QR today, so the list answers 2009000.
     let generated = cli.ok(&format!(
@@ -40,7 +40,7 @@ fn bench_list_sends_every_signed_request_and_counts_the_codes() {
     // /health counts HTTP statuses; the text summary names the figures.
     let out = cli.ok(&format!(
         "bench --base-url {} --endpoint health --requests 20 --concurrency 2",
-        served.base_url
+        served.base_url()
     ));
     assert!(out.contains("requests/s"), "{out}");
     assert!(out.contains("code 200  20"), "{out}");

@@ -4,9 +4,9 @@
 //! Command lines are written as one string split on whitespace, with `{dir}` standing for the
 //! test's temporary directory and `{testdata}` for the repository's `testdata/`.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use crate::support::{fails_with_one_line, snapqris_in};
+use snapqris_test_support::{Serve, testdata};
+use std::process::{Command, Output};
 
 /// A temporary directory with its own database, and the binary to run in it.
 pub(crate) struct Cli {
@@ -26,28 +26,26 @@ impl Cli {
 
     /// The binary in the temporary directory, with no `SNAPQRIS_*` variable inherited.
     fn bare(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_snapqris"));
-        command.current_dir(self.dir.path()).env_remove("RUST_LOG");
-        for (name, _) in std::env::vars() {
-            if name.starts_with("SNAPQRIS_") {
-                command.env_remove(name);
-            }
-        }
-        command
+        snapqris_in(self.dir.path())
     }
 
     /// `snapqris --database sqlite://<dir>/t.db LINE`.
     pub(crate) fn command(&self, line: &str) -> Command {
-        let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let testdata = testdata("").display().to_string();
         let line = line
             .replace("{dir}", &self.path(""))
-            .replace("{testdata}", &testdata.display().to_string());
+            .replace("{testdata}", testdata.trim_end_matches('/'));
         let mut command = self.bare();
         command
             .arg("--database")
             .arg(format!("sqlite://{}", self.path("t.db")))
             .args(line.split_whitespace());
         command
+    }
+
+    /// `serve --listen 127.0.0.1:0` on this directory's database, announced and listening.
+    pub(crate) fn serve(&self) -> Serve {
+        Serve::start(self.command("serve --listen 127.0.0.1:0"))
     }
 
     pub(crate) fn run(&self, line: &str) -> Output {
@@ -89,57 +87,6 @@ fn secret_of(stdout: &str) -> String {
         .collect();
     assert_eq!(lines.len(), 1, "one client-secret line in {stdout:?}");
     lines[0].to_owned()
-}
-
-/// Asserts exit status 1 and exactly one `error: …` line on stderr; returns that line.
-fn fails_with_one_line(output: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line expected: {stderr:?}");
-    assert!(stderr.starts_with("error: "), "{stderr:?}");
-    stderr
-}
-
-/// A running `serve`, killed on drop if a test fails before stopping it.
-pub(crate) struct Served {
-    child: Child,
-    pub(crate) base_url: String,
-}
-
-impl Served {
-    pub(crate) fn start(cli: &Cli) -> Served {
-        let mut child = cli
-            .command("serve --listen 127.0.0.1:0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base_url = line
-            .trim_end()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        Served { child, base_url }
-    }
-
-    /// Sends SIGTERM and waits for the exit status.
-    fn terminate(mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let kill = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(kill.success());
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
@@ -388,17 +335,17 @@ fn an_unknown_key_in_the_config_file_fails_with_one_line() {
 #[test]
 fn serve_announces_its_port_answers_health_and_stops_on_sigterm() {
     let cli = Cli::new();
-    let served = Served::start(&cli);
+    let mut served = cli.serve();
     let port = served
-        .base_url
+        .base_url()
         .strip_prefix("http://127.0.0.1:")
         .expect("listening on http://127.0.0.1:PORT");
     assert!(port.parse::<u16>().unwrap() > 0);
-    let client = snapqris_client::SnapClient::new(&served.base_url).unwrap();
+    let client = snapqris_client::SnapClient::new(served.base_url()).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let health = runtime.block_on(client.get("/health")).unwrap();
     assert_eq!(health.status, 200);
-    let status = served.terminate();
+    let status = served.terminate_and_wait();
     assert!(status.success(), "{status:?}");
 }
 
@@ -447,12 +394,12 @@ fn client_token_generate_and_list_work_against_a_served_instance() {
     let cli = Cli::new();
     let secret = cli.add_partner("p1");
     cli.add_merchant("M1", "p1");
-    let served = Served::start(&cli);
+    let mut served = cli.serve();
     let client = |line: &str| {
         cli.run(&format!(
             "client {line} --base-url {} --client-id p1 --private-key {{dir}}/keys/private.pem \
              --client-secret {secret}",
-            served.base_url
+            served.base_url()
         ))
     };
     let succeeds = |output: &Output| {
@@ -484,5 +431,5 @@ fn client_token_generate_and_list_work_against_a_served_instance() {
     assert!(String::from_utf8_lossy(&refused.stdout).contains("4049000"));
     fails_with_one_line(&refused);
 
-    assert!(served.terminate().success());
+    assert!(served.terminate_and_wait().success());
 }

@@ -2,23 +2,20 @@
 //! as the binary in a temporary directory. QRs to pay are written straight into the test's
 //! SQLite file through the store, so that expiry can lie in the past.
 
+use crate::support::{fails_with_one_line, snapqris_in};
 use snapqris_protocol::{ClientId, MerchantId, ServiceCode};
 use snapqris_qris::{Criteria, Initiation, MerchantProfile};
 use snapqris_store::{NewMerchant, NewPartner, NewQr, QrKind, SignatureMode, Store};
+use snapqris_test_support::testdata;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
-/// The repository's test data directory.
-fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
-}
-
 /// The sample payloads of `qris-samples.txt` (`label payload` lines; payloads may hold spaces).
 fn samples() -> Vec<String> {
-    let text = std::fs::read_to_string(testdata().join("qris-samples.txt")).unwrap();
+    let text = std::fs::read_to_string(testdata("qris-samples.txt")).unwrap();
     text.lines()
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
         .map(|line| line.split_once(' ').unwrap().1.to_owned())
@@ -48,14 +45,7 @@ impl Sandbox {
     /// `snapqris --database sqlite://<dir>/t.db ARGS…`, no `SNAPQRIS_*` variable inherited;
     /// each argument passed as is (payloads hold spaces).
     fn run(&self, args: &[&str]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_snapqris"));
-        command.current_dir(self.dir.path()).env_remove("RUST_LOG");
-        for (name, _) in std::env::vars() {
-            if name.starts_with("SNAPQRIS_") {
-                command.env_remove(name);
-            }
-        }
-        command
+        snapqris_in(self.dir.path())
             .arg("--database")
             .arg(self.database_url())
             .args(args)
@@ -130,7 +120,7 @@ impl Sandbox {
 /// Registers partner `p1` and merchant `M001`.
 async fn register(store: &dyn Store) {
     let now = OffsetDateTime::now_utc();
-    let public_key_pem = std::fs::read_to_string(testdata().join("partner-public.pem")).unwrap();
+    let public_key_pem = std::fs::read_to_string(testdata("partner-public.pem")).unwrap();
     let partner = NewPartner {
         client_id: ClientId::parse("p1").unwrap(),
         public_key_pem,
@@ -167,15 +157,6 @@ fn profile() -> MerchantProfile {
         city: "Jakarta".into(),
         postal_code: "10110".into(),
     }
-}
-
-/// Asserts exit status 1 and exactly one `error: …` line on stderr; returns that line.
-fn fails_with_one_line(output: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line expected: {stderr:?}");
-    assert!(stderr.starts_with("error: "), "{stderr:?}");
-    stderr
 }
 
 /// Asserts the one `paid: …` line of a successful payment.

@@ -107,7 +107,7 @@ async fn every_acknowledged_qr_survives_kill_9_exactly_once(backend: Backend) {
     let mut days = HashSet::from([real_today()]);
 
     for round in 0..CRASHES {
-        let session = server.session().await;
+        let session = session_on(&server).await;
         let load = generate_until_the_server_dies(&session, round).await;
         tokio::time::sleep(LOAD_BEFORE_KILL).await;
         server.kill();
@@ -132,7 +132,7 @@ async fn every_acknowledged_qr_survives_kill_9_exactly_once(backend: Backend) {
         server = database.serve();
     }
 
-    let listed = listed_ids(&server.session().await, &days).await;
+    let listed = listed_ids(&session_on(&server).await, &days).await;
     let listed_once: HashSet<&String> = listed.iter().collect();
     assert_eq!(listed_once.len(), listed.len(), "a QR listed twice");
     let lost: Vec<&String> = acknowledged
@@ -178,7 +178,7 @@ async fn sigterm_lets_an_in_flight_request_finish_then_exits_0(backend: Backend)
     let database = ProcessDatabase::new(&backend).await;
     database.register_partner_and_merchant();
     let mut server = database.serve();
-    let session = server.session().await;
+    let session = session_on(&server).await;
     let (_, generated) = session
         .call(
             GENERATE,
@@ -227,7 +227,7 @@ async fn sigterm_lets_an_in_flight_request_finish_then_exits_0(backend: Backend)
         .await
         .expect("the answer within 10 s")
         .unwrap();
-    let status = server.wait_exit(Duration::from_secs(10)).await;
+    let status = server.wait_exit(Duration::from_secs(10));
 
     let text = String::from_utf8_lossy(&answer);
     let (head, payload) = text.split_once("\r\n\r\n").expect("a complete HTTP answer");

@@ -4,6 +4,8 @@
 //! Every test runs against SQLite; when `SNAPQRIS_TEST_DATABASE_URL` names a PostgreSQL
 //! server, `on_each_backend!` runs each test on a fresh PostgreSQL database as well.
 
+pub(crate) use snapqris_test_support::on_each_backend;
+
 /// Helpers: spawning the app, registering partners and merchants, signing requests.
 mod support;
 
@@ -21,6 +23,9 @@ mod query_expire;
 
 /// Health, metrics, OpenAPI and the docs page.
 mod operations;
+
+/// The request log: one request id on every line of a request, failures with their causes.
+mod logs;
 
 /// Real clients' habits: body-hash variants, timestamp forms, header spellings, prefixes.
 mod interop;

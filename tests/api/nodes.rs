@@ -6,13 +6,14 @@
 
 use crate::support::*;
 use futures_util::future::join_all;
-use snapqris_client::{PartnerSession, Response, TransactionAuth, fresh_external_id};
+use snapqris_client::{PartnerSession, Response, fresh_external_id};
+use snapqris_test_support::Serve;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// A fresh PostgreSQL database with `PARTNER` and `MERCHANT`, one QR of today, and two
 /// `serve` processes on it; `None` when no PostgreSQL is configured.
-async fn two_nodes() -> Option<(ProcessDatabase, ServeProcess, ServeProcess)> {
+async fn two_nodes() -> Option<(ProcessDatabase, Serve, Serve)> {
     let backend = Backend::postgres()?;
     let database = ProcessDatabase::new(&backend).await;
     database.register_partner_and_merchant();
@@ -29,16 +30,8 @@ async fn list_today(session: &PartnerSession, external_id: &str) -> Response {
 }
 
 /// A session of `PARTNER` against `node` that uses the token `other` took elsewhere.
-fn with_token_of(node: &ServeProcess, other: &PartnerSession) -> PartnerSession {
-    let mut session = PartnerSession::new(
-        &node.base_url,
-        PARTNER,
-        partner_key(),
-        TransactionAuth::Hmac {
-            client_secret: SECRET.into(),
-        },
-    )
-    .unwrap();
+fn with_token_of(node: &Serve, other: &PartnerSession) -> PartnerSession {
+    let mut session = partner_session(node.base_url());
     session.set_token(other.token().map(str::to_owned));
     session
 }
@@ -55,7 +48,7 @@ async fn a_token_from_node_a_works_on_node_b() {
     let Some((_database, a, b)) = two_nodes().await else {
         return;
     };
-    let on_a = a.session().await;
+    let on_a = session_on(&a).await;
     generate_one(&on_a).await;
     let on_b = with_token_of(&b, &on_a);
 
@@ -76,7 +69,7 @@ async fn two_hundred_requests_sharing_twenty_external_ids_over_two_nodes_succeed
     let Some((_database, a, b)) = two_nodes().await else {
         return;
     };
-    let on_a = a.session().await;
+    let on_a = session_on(&a).await;
     generate_one(&on_a).await;
     let on_b = with_token_of(&b, &on_a);
     let external_ids: Vec<String> = (0..20).map(|_| fresh_external_id()).collect();
@@ -118,8 +111,8 @@ async fn a_disabled_partner_is_refused_by_both_nodes_within_5_seconds() {
     let Some((database, a, b)) = two_nodes().await else {
         return;
     };
-    let on_a = a.session().await;
-    let on_b = b.session().await;
+    let on_a = session_on(&a).await;
+    let on_b = session_on(&b).await;
     generate_one(&on_a).await;
     for session in [&on_a, &on_b] {
         assert_code(&list_today(session, &fresh_external_id()).await, "2009000");
@@ -179,29 +172,15 @@ async fn both_come_up_on_an_empty_database(database: &ProcessDatabase) {
 
     database.register_partner_and_merchant();
     for node in [&a, &b] {
-        let health = snapqris_client::SnapClient::new(&node.base_url)
+        let health = snapqris_client::SnapClient::new(node.base_url())
             .unwrap()
             .get("/health")
             .await
             .unwrap();
         assert_eq!(health.status, 200, "{}", node.stderr());
-        generate_one(&node.session().await).await;
+        generate_one(&session_on(node).await).await;
     }
-    const COUNT: &str = "SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations";
-    let (rows, versions): (i64, i64) = match database.url.strip_prefix("sqlite://") {
-        Some(path) => rusqlite::Connection::open(path)
-            .unwrap()
-            .query_row(COUNT, [], |row| Ok((row.get(0)?, row.get(1)?)))
-            .unwrap(),
-        None => {
-            use sqlx::Connection;
-            let mut connection = sqlx::PgConnection::connect(&database.url).await.unwrap();
-            sqlx::query_as(COUNT)
-                .fetch_one(&mut connection)
-                .await
-                .unwrap()
-        }
-    };
+    let (rows, versions) = database.migration_rows().await;
     assert!(rows >= 1);
     assert_eq!(rows, versions, "a migration recorded twice");
 }

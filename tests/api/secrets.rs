@@ -4,6 +4,7 @@
 use crate::on_each_backend;
 use crate::support::*;
 use snapqris_client::{PartnerSession, TransactionAuth};
+use snapqris_test_support::Serve;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -13,7 +14,7 @@ const SEALED_TOKEN_KEY_LEN: usize = "sealed:".len() + (1_usize + 12 + 32 + 16).d
 
 /// Makes a master key file in the database's directory with `keygen --master-key`.
 fn new_master_key(database: &ProcessDatabase, name: &str) -> PathBuf {
-    let path = database.dir.path().join(name);
+    let path = database.dir().join(name);
     let output = database
         .snapqris()
         .args(["keygen", "--master-key"])
@@ -26,7 +27,7 @@ fn new_master_key(database: &ProcessDatabase, name: &str) -> PathBuf {
 
 /// Every client secret and shared secret, as the database stores them.
 async fn stored_secrets(database: &ProcessDatabase) -> Vec<Vec<u8>> {
-    if let Some(path) = database.url.strip_prefix("sqlite://") {
+    if let Some(path) = database.url().strip_prefix("sqlite://") {
         let connection = rusqlite::Connection::open(path).unwrap();
         let mut values = Vec::new();
         for sql in [
@@ -42,7 +43,7 @@ async fn stored_secrets(database: &ProcessDatabase) -> Vec<Vec<u8>> {
         values
     } else {
         use sqlx::Connection;
-        let mut connection = sqlx::PgConnection::connect(&database.url).await.unwrap();
+        let mut connection = sqlx::PgConnection::connect(database.url()).await.unwrap();
         let secrets: Vec<String> = sqlx::query_scalar("SELECT client_secret FROM partners")
             .fetch_all(&mut connection)
             .await
@@ -83,7 +84,7 @@ async fn assert_nothing_in_clear(database: &ProcessDatabase) {
             .iter()
             .any(|value| value.len() == SEALED_TOKEN_KEY_LEN)
     );
-    if let Some(path) = database.url.strip_prefix("sqlite://") {
+    if let Some(path) = database.url().strip_prefix("sqlite://") {
         for file in [path.to_owned(), format!("{path}-wal")] {
             let bytes = std::fs::read(&file).unwrap_or_default();
             assert!(!contains(&bytes, SECRET.as_bytes()), "{file}");
@@ -92,8 +93,8 @@ async fn assert_nothing_in_clear(database: &ProcessDatabase) {
 }
 
 /// A signed generate (HMAC with `SECRET`) after a token (RSA) succeeds on `server`.
-async fn partner_still_signs(server: &ServeProcess) {
-    let session = server.session().await;
+async fn partner_still_signs(server: &Serve) {
+    let session = session_on(server).await;
     let body = serde_json::json!({"partnerReferenceNo": "ref-1", "merchantId": MERCHANT});
     let (_, response) = session.call(GENERATE, &body).await.unwrap();
     assert_code(&response, "2004700");
@@ -142,7 +143,7 @@ async fn rekey_seals_what_was_stored_without_a_key_and_a_second_run_changes_noth
     let mut database = ProcessDatabase::new(&backend).await;
     database.register_partner_and_merchant();
     let before = database.serve();
-    let session = before.session().await;
+    let session = session_on(&before).await;
     drop(before);
     assert!(
         stored_secrets(&database)
@@ -169,7 +170,7 @@ async fn rekey_seals_what_was_stored_without_a_key_and_a_second_run_changes_noth
     partner_still_signs(&after).await;
     // The token key kept its value, sealed: a token taken before the rekey still works.
     let mut old_token = PartnerSession::new(
-        &after.base_url,
+        after.base_url(),
         PARTNER,
         partner_key(),
         TransactionAuth::Hmac {
@@ -201,7 +202,6 @@ async fn a_sealed_database_without_its_key_fails_with_one_line(backend: Backend)
         let mut server = database.spawn_serve();
         let status = server
             .wait_exit(std::time::Duration::from_secs(20))
-            .await
             .expect("serve refuses to start");
         assert_eq!(status.code(), Some(1));
         // Log lines may come first (PostgreSQL's migration notices); the error is one line.
@@ -329,7 +329,7 @@ fn serve_without_a_master_key_says_so_once_on_stderr() {
     let database = runtime.block_on(ProcessDatabase::new(&Backend::Sqlite));
     let mut server = database.serve();
     server.terminate();
-    runtime.block_on(server.wait_exit(std::time::Duration::from_secs(20)));
+    server.wait_exit(std::time::Duration::from_secs(20));
     let stderr = server.stderr();
     assert_eq!(stderr.matches("no master key").count(), 1, "{stderr}");
 }
@@ -370,7 +370,7 @@ fn the_master_key_file_is_a_setting_a_flag_beats_a_variable_which_beats_the_file
 fn the_database_and_its_wal_and_shm_files_are_readable_by_their_owner_only() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let database = runtime.block_on(ProcessDatabase::new(&Backend::Sqlite));
-    let path = database.url.strip_prefix("sqlite://").unwrap().to_owned();
+    let path = database.url().strip_prefix("sqlite://").unwrap().to_owned();
     let server = database.serve();
     for file in [path.clone(), format!("{path}-wal"), format!("{path}-shm")] {
         assert_eq!(mode(Path::new(&file)), 0o600, "{file}");

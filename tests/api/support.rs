@@ -1,5 +1,3 @@
-#![allow(dead_code)] // each test module uses a different part of the helpers
-
 use serde_json::{Value, json};
 use snapqris_client::{
     PartnerSession, PreparedRequest, Response, TransactionAuth, fresh_external_id,
@@ -7,7 +5,10 @@ use snapqris_client::{
 use snapqris_protocol::{ClientId, MerchantId, RsaPrivateKey, ServiceCode, XTimestamp};
 use snapqris_server::{AppState, ManualClock, ServerConfig};
 use snapqris_store::{NewMerchant, NewPartner, SignatureMode, Store};
-use std::path::PathBuf;
+pub(crate) use snapqris_test_support::Backend;
+use snapqris_test_support::{Serve, TestDatabase, testdata};
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -26,57 +27,22 @@ pub(crate) const MERCHANT: &str = "M0001";
 /// A moment in Jakarta's afternoon (2026-11-25 15:00 +07:00).
 pub(crate) const START: OffsetDateTime = datetime!(2026-11-25 08:00 UTC);
 
-fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(name)
+/// A session of `PARTNER` (hmac, the test key) against `base_url`, without a token.
+pub(crate) fn partner_session(base_url: &str) -> PartnerSession {
+    PartnerSession::new(
+        base_url,
+        PARTNER,
+        partner_key(),
+        TransactionAuth::Hmac {
+            client_secret: SECRET.into(),
+        },
+    )
+    .unwrap()
 }
 
 /// The independent test key pair's private half.
 pub(crate) fn partner_key() -> RsaPrivateKey {
     RsaPrivateKey::parse_pem(&std::fs::read(testdata("partner-private.pem")).unwrap()).unwrap()
-}
-
-/// Where a test's store lives.
-#[derive(Debug, Clone)]
-pub(crate) enum Backend {
-    Sqlite,
-    Postgres(String),
-}
-
-impl Backend {
-    /// PostgreSQL at `SNAPQRIS_TEST_DATABASE_URL`, or `None` (and a line saying the test is
-    /// skipped) when the variable is unset.
-    pub(crate) fn postgres() -> Option<Backend> {
-        match std::env::var("SNAPQRIS_TEST_DATABASE_URL") {
-            Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
-            _ => {
-                eprintln!("skipped: SNAPQRIS_TEST_DATABASE_URL is not set, no PostgreSQL run");
-                None
-            }
-        }
-    }
-}
-
-/// Runs `async fn $name(backend: Backend)` once per store, as the tests `$name::sqlite` and
-/// `$name::postgres` (ripgrep's `rgtest!` idea: one body, every engine).
-#[macro_export]
-macro_rules! on_each_backend {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name($crate::support::Backend::Sqlite).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                if let Some(backend) = $crate::support::Backend::postgres() {
-                    super::$name(backend).await;
-                }
-            }
-        }
-    )*};
 }
 
 /// A running server with one partner (hmac, all services) and one merchant.
@@ -87,9 +53,8 @@ pub(crate) struct TestApp {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) session: PartnerSession,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    /// The PostgreSQL server and test database to drop afterwards.
-    postgres_database: Option<(String, String)>,
-    _dir: tempfile::TempDir,
+    /// Dropped after the server is told to stop.
+    _database: TestDatabase,
 }
 
 impl Drop for TestApp {
@@ -97,25 +62,7 @@ impl Drop for TestApp {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        if let Some((server_url, name)) = self.postgres_database.take() {
-            drop_postgres_database(server_url, name);
-        }
     }
-}
-
-/// A fresh PostgreSQL database for one test, named uniquely; returns its URL and name.
-async fn fresh_postgres_database(url: &str) -> (String, String) {
-    use sqlx::Connection;
-    let name = format!("snapqris_test_{}", fresh_external_id());
-    let mut admin = sqlx::PgConnection::connect(url)
-        .await
-        .expect("connect to PostgreSQL");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .expect("create a test database");
-    let (base, _) = url.rsplit_once('/').expect("a database URL with a path");
-    (format!("{base}/{name}"), name)
 }
 
 pub(crate) async fn spawn_app(backend: Backend) -> TestApp {
@@ -123,17 +70,8 @@ pub(crate) async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub(crate) async fn spawn_app_on(backend: Backend, config: ServerConfig) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let (url, postgres_database) = match &backend {
-        Backend::Sqlite => (
-            format!("sqlite://{}", dir.path().join("test.db").display()),
-            None,
-        ),
-        Backend::Postgres(server_url) => {
-            let (url, name) = fresh_postgres_database(server_url).await;
-            (url, Some((server_url.clone(), name)))
-        }
-    };
+    let database = TestDatabase::new(&backend).await;
+    let url = database.url().to_owned();
     let store = snapqris_store::connect(&url, &Default::default())
         .await
         .unwrap();
@@ -157,15 +95,7 @@ pub(crate) async fn spawn_app_on(backend: Backend, config: ServerConfig) -> Test
     )
     .await;
     add_merchant(&*store, MERCHANT, PARTNER).await;
-    let session = PartnerSession::new(
-        &base_url,
-        PARTNER,
-        partner_key(),
-        TransactionAuth::Hmac {
-            client_secret: SECRET.into(),
-        },
-    )
-    .unwrap();
+    let session = partner_session(&base_url);
     let mut app = TestApp {
         base_url,
         database_url: url,
@@ -173,8 +103,7 @@ pub(crate) async fn spawn_app_on(backend: Backend, config: ServerConfig) -> Test
         store,
         session,
         shutdown: Some(shutdown),
-        postgres_database,
-        _dir: dir,
+        _database: database,
     };
     let token = app.take_token().await;
     app.session.set_token(Some(token));
@@ -228,15 +157,7 @@ impl TestApp {
     /// header timeout of a second: the server closes a connection idle that long, and a
     /// request racing that close fails on the client's side.
     pub(crate) fn reconnect(&mut self) {
-        let mut session = PartnerSession::new(
-            &self.base_url,
-            PARTNER,
-            partner_key(),
-            TransactionAuth::Hmac {
-                client_secret: SECRET.into(),
-            },
-        )
-        .unwrap();
+        let mut session = partner_session(&self.base_url);
         session.set_token(self.session.token().map(str::to_owned));
         self.session = session;
     }
@@ -344,49 +265,64 @@ impl ClockExt for ManualClock {
     }
 }
 
+/// `snapqris` run in `dir`, with no `SNAPQRIS_*` variable or `RUST_LOG` inherited.
+pub(crate) fn snapqris_in(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_snapqris"));
+    command.current_dir(dir).env_remove("RUST_LOG");
+    for (name, _) in std::env::vars() {
+        if name.starts_with("SNAPQRIS_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// Asserts exit status 1 and exactly one `error: …` line on stderr (CONTRACT §3); returns
+/// that line.
+#[track_caller]
+pub(crate) fn fails_with_one_line(output: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line expected: {stderr:?}");
+    assert!(stderr.starts_with("error: "), "{stderr:?}");
+    stderr
+}
+
 /// A database for `snapqris` processes: a file in a temporary directory, or a fresh
 /// PostgreSQL database dropped afterwards. Unlike `spawn_app`, nothing is registered in it.
 pub(crate) struct ProcessDatabase {
-    pub(crate) url: String,
-    /// The PostgreSQL server and test database to drop afterwards.
-    postgres_database: Option<(String, String)>,
-    pub(crate) dir: tempfile::TempDir,
+    database: TestDatabase,
     /// Passed as `--master-key-file` to every command when set.
-    pub(crate) master_key_file: Option<PathBuf>,
+    pub(crate) master_key_file: Option<std::path::PathBuf>,
 }
 
 impl ProcessDatabase {
     pub(crate) async fn new(backend: &Backend) -> ProcessDatabase {
-        let dir = tempfile::tempdir().unwrap();
-        let (url, postgres_database) = match backend {
-            Backend::Sqlite => (
-                format!("sqlite://{}", dir.path().join("test.db").display()),
-                None,
-            ),
-            Backend::Postgres(server_url) => {
-                let (url, name) = fresh_postgres_database(server_url).await;
-                (url, Some((server_url.clone(), name)))
-            }
-        };
         ProcessDatabase {
-            url,
-            postgres_database,
-            dir,
+            database: TestDatabase::new(backend).await,
             master_key_file: None,
         }
     }
 
-    /// `snapqris --database <url>`, run in the temporary directory with no `SNAPQRIS_*`
-    /// variable or `RUST_LOG` inherited.
-    pub(crate) fn snapqris(&self) -> std::process::Command {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_snapqris"));
-        command.current_dir(self.dir.path()).env_remove("RUST_LOG");
-        for (name, _) in std::env::vars() {
-            if name.starts_with("SNAPQRIS_") {
-                command.env_remove(name);
-            }
-        }
-        command.arg("--database").arg(&self.url);
+    /// The temporary directory the commands run in.
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        self.database.dir()
+    }
+
+    /// The URL `serve` is given.
+    pub(crate) fn url(&self) -> &str {
+        self.database.url()
+    }
+
+    /// The rows of `schema_migrations` and how many distinct versions they hold.
+    pub(crate) async fn migration_rows(&self) -> (i64, i64) {
+        self.database.migration_rows().await
+    }
+
+    /// `snapqris --database <url>`, run in the temporary directory (see [`snapqris_in`]).
+    pub(crate) fn snapqris(&self) -> Command {
+        let mut command = snapqris_in(self.database.dir());
+        command.arg("--database").arg(self.url());
         if let Some(key) = &self.master_key_file {
             command.arg("--master-key-file").arg(key);
         }
@@ -434,171 +370,32 @@ impl ProcessDatabase {
         ]);
     }
 
-    /// Starts `snapqris serve --listen 127.0.0.1:0` on this database; see [`ServeProcess`].
-    pub(crate) fn spawn_serve(&self) -> ServeProcess {
-        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let stderr_path = self.dir.path().join(format!("serve-{n}.stderr"));
-        let child = self
-            .snapqris()
+    /// `snapqris --database <url> serve --listen 127.0.0.1:0 ARGS`, for [`Serve`].
+    pub(crate) fn serve_command(&self, args: &[&str]) -> Command {
+        let mut command = self.snapqris();
+        command
             .args(["serve", "--listen", "127.0.0.1:0"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::fs::File::create(&stderr_path).unwrap())
-            .spawn()
-            .unwrap();
-        ServeProcess {
-            child,
-            base_url: String::new(),
-            stderr_path,
-        }
+            .args(args);
+        command
+    }
+
+    /// Starts `serve` on this database without waiting for it.
+    pub(crate) fn spawn_serve(&self) -> Serve {
+        Serve::spawn(self.serve_command(&[]))
     }
 
     /// Starts `serve` and waits until it announces its address.
-    pub(crate) fn serve(&self) -> ServeProcess {
-        let mut server = self.spawn_serve();
-        server.wait_listening();
-        server
+    pub(crate) fn serve(&self) -> Serve {
+        Serve::start(self.serve_command(&[]))
     }
 }
 
-impl Drop for ProcessDatabase {
-    fn drop(&mut self) {
-        if let Some((server_url, name)) = self.postgres_database.take() {
-            drop_postgres_database(server_url, name);
-        }
-    }
-}
-
-/// Drops a test database from a thread of its own (callers run inside a runtime).
-fn drop_postgres_database(server_url: String, name: String) {
-    let dropped = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            use sqlx::Connection;
-            let mut admin = sqlx::PgConnection::connect(&server_url).await?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut admin)
-            .await
-            .map(drop)
-        })
-    });
-    if let Ok(Err(e)) = dropped.join() {
-        eprintln!("could not drop test database: {e}");
-    }
-}
-
-/// A `snapqris serve` child process, killed with SIGKILL when dropped.
-pub(crate) struct ServeProcess {
-    child: std::process::Child,
-    /// `http://127.0.0.1:PORT`, known once [`ServeProcess::wait_listening`] returned.
-    pub(crate) base_url: String,
-    stderr_path: PathBuf,
-}
-
-impl ServeProcess {
-    /// Waits (at most 20 s) for the `listening on http://…` line on stdout.
-    pub(crate) fn wait_listening(&mut self) {
-        use std::io::BufRead;
-        let stdout = self.child.stdout.take().expect("stdout not read yet");
-        let (line_sender, first_line) = std::sync::mpsc::channel();
-        // The reader keeps draining stdout so the server never writes into a closed pipe.
-        std::thread::spawn(move || {
-            let mut lines = std::io::BufReader::new(stdout).lines();
-            let _ = line_sender.send(lines.next());
-            lines.for_each(drop);
-        });
-        let line = match first_line.recv_timeout(std::time::Duration::from_secs(20)) {
-            Ok(Some(Ok(line))) => line,
-            other => panic!(
-                "serve did not announce itself ({other:?}); stderr: {}",
-                self.stderr()
-            ),
-        };
-        self.base_url = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-    }
-
-    /// `127.0.0.1:PORT`.
-    pub(crate) fn address(&self) -> &str {
-        self.base_url.strip_prefix("http://").unwrap()
-    }
-
-    pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// What the server logged so far.
-    pub(crate) fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
-    }
-
-    /// A session of `PARTNER` against this server, holding a fresh token.
-    pub(crate) async fn session(&self) -> PartnerSession {
-        let mut session = PartnerSession::new(
-            &self.base_url,
-            PARTNER,
-            partner_key(),
-            TransactionAuth::Hmac {
-                client_secret: SECRET.into(),
-            },
-        )
-        .unwrap();
-        let (_, response) = session.take_token().await.unwrap();
-        assert_code(&response, "2007300");
-        session
-    }
-
-    /// SIGKILL (`kill -9`), then reaps the process.
-    pub(crate) fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    /// Sends SIGTERM.
-    pub(crate) fn terminate(&self) {
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// The exit status, if the process has exited.
-    pub(crate) fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().unwrap()
-    }
-
-    /// Waits at most `limit` for the process to exit.
-    pub(crate) async fn wait_exit(
-        &mut self,
-        limit: std::time::Duration,
-    ) -> Option<std::process::ExitStatus> {
-        let deadline = std::time::Instant::now() + limit;
-        loop {
-            if let Some(status) = self.try_wait() {
-                return Some(status);
-            }
-            if std::time::Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for ServeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A session of `PARTNER` against a `serve` process, holding a fresh token.
+pub(crate) async fn session_on(server: &Serve) -> PartnerSession {
+    let mut session = partner_session(server.base_url());
+    let (_, response) = session.take_token().await.unwrap();
+    assert_code(&response, "2007300");
+    session
 }
 
 /// `X-TIMESTAMP` for the real clock's now (what a `serve` process checks against).

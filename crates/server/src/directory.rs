@@ -83,9 +83,7 @@ impl Directory {
             Some(partner) => {
                 let public_key =
                     RsaPublicKey::parse(partner.public_key_pem.as_bytes()).map_err(|e| {
-                        ApiError::Internal(format!(
-                            "stored key of partner {client_id} unusable: {e}"
-                        ))
+                        ApiError::internal(format!("stored key of partner {client_id} unusable"), e)
                     })?;
                 Some(Arc::new(PartnerEntry {
                     partner,

@@ -3,6 +3,9 @@
 
 use axum::response::Response;
 use snapqris_protocol::{FieldError, FieldErrorKind, ResponseCode, ServiceCode};
+use std::error::Error;
+use std::fmt;
+use std::sync::Arc;
 
 /// A failed request, named for what happened.
 #[derive(Debug)]
@@ -49,8 +52,9 @@ pub enum ApiError {
     /// The store has more work waiting than it takes (`503xx00`, CONTRACT §8); the
     /// `X-EXTERNAL-ID` is not used up.
     ServiceUnavailable,
-    /// Anything unexpected (`500xx00`); logged, answered without detail.
-    Internal(String),
+    /// Anything unexpected (`500xx00`), with its cause: answered without detail, logged with
+    /// the whole chain of causes by the request log.
+    Internal(Box<dyn Error + Send + Sync>),
 }
 
 impl From<FieldError> for ApiError {
@@ -66,12 +70,24 @@ impl From<snapqris_store::StoreError> for ApiError {
     fn from(error: snapqris_store::StoreError) -> Self {
         match error {
             snapqris_store::StoreError::Overloaded => ApiError::ServiceUnavailable,
-            error => ApiError::Internal(format!("store: {error:?}")),
+            error => ApiError::internal("store", error),
         }
     }
 }
 
 impl ApiError {
+    /// An unexpected failure while doing `context` (`"drawing the QR image"`), caused by
+    /// `source`.
+    pub fn internal(
+        context: impl Into<String>,
+        source: impl Error + Send + Sync + 'static,
+    ) -> Self {
+        ApiError::Internal(Box::new(Failed {
+            context: context.into(),
+            source: Box::new(source),
+        }))
+    }
+
     /// The code and message this error gets on `service`.
     pub fn response_code(&self, service: ServiceCode) -> (ResponseCode, String) {
         use ApiError::*;
@@ -134,13 +150,46 @@ impl ApiError {
         )
     }
 
-    /// The JSON answer for `service`; internal errors are logged here, never sent.
+    /// The JSON answer for `service`. An internal error's cause is never sent: it rides in the
+    /// response's extensions to the request log (`telemetry.rs`), which logs it once.
     pub fn into_response_for(self, service: ServiceCode) -> Response {
-        if let ApiError::Internal(detail) = &self {
-            tracing::error!(service = service.code(), error = %detail, "request failed");
-        }
         let (code, message) = self.response_code(service);
-        crate::reply::snap_json(code.http_status(), &code.to_string(), &message)
+        let mut response = crate::reply::snap_json(code.http_status(), &code.to_string(), &message);
+        if let ApiError::Internal(cause) = self {
+            response
+                .extensions_mut()
+                .insert(InternalCause(Arc::from(cause)));
+        }
+        response
+    }
+}
+
+/// The cause of a `500xx00` answer, for the request log.
+#[derive(Debug, Clone)]
+pub(crate) struct InternalCause(pub(crate) Arc<dyn Error + Send + Sync>);
+
+/// What was being done when something unexpected failed; the failure is its source.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}")]
+struct Failed {
+    context: String,
+    #[source]
+    source: Box<dyn Error + Send + Sync>,
+}
+
+/// An error and its sources on one line, `outer: inner: innermost` (anyhow's `{:#}`), for
+/// logs: a driver's error is often only in a source.
+pub(crate) struct Chain<'a>(pub(crate) &'a (dyn Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(error) = source {
+            write!(f, ": {error}")?;
+            source = error.source();
+        }
+        Ok(())
     }
 }
 

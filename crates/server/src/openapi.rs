@@ -25,7 +25,7 @@ fn transaction_errors() -> Vec<ApiError> {
         InvalidMerchant,
         ExternalIdReused,
         TooManyRequests,
-        Internal(String::new()),
+        Internal("".into()),
         ServiceUnavailable,
         Timeout,
     ]
@@ -41,7 +41,7 @@ fn error_codes(service: ServiceCode) -> BTreeMap<u16, Vec<(String, String)>> {
             MissingField("grantType".into()),
             UnauthorizedClient("Invalid Client or Signature"),
             TooManyRequests,
-            Internal(String::new()),
+            Internal("".into()),
             Timeout,
         ],
         _ => transaction_errors(),

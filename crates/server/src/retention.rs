@@ -4,6 +4,7 @@
 //! that a request near midnight, or a node with a slightly skewed clock, could still collide
 //! with.
 
+use crate::error::Chain;
 use crate::state::AppState;
 use snapqris_protocol::JakartaDate;
 use std::time::Duration;
@@ -33,7 +34,9 @@ pub(crate) async fn run(state: AppState) {
         {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "purged old X-EXTERNAL-ID claims"),
-            Err(error) => tracing::warn!(error = ?error, "purging old X-EXTERNAL-ID claims failed"),
+            Err(error) => {
+                tracing::warn!(error = %Chain(&error), "purging old X-EXTERNAL-ID claims failed")
+            }
         }
     }
 }

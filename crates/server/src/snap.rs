@@ -6,7 +6,7 @@
 //! one unit of work, and gives the id back when the server fails (5xx).
 
 use crate::directory::PartnerEntry;
-use crate::error::ApiError;
+use crate::error::{ApiError, Chain};
 use crate::rate_limit;
 use crate::state::AppState;
 use axum::body::Body;
@@ -287,7 +287,9 @@ pub(crate) async fn run_transaction<S: Service>(
             {
                 match state.inner.store.release_external_id(key).await {
                     Ok(()) => crate::metrics::record_claim("released"),
-                    Err(e) => tracing::error!(error = ?e, "could not release X-EXTERNAL-ID claim"),
+                    Err(e) => {
+                        tracing::error!(error = %Chain(&e), "could not release X-EXTERNAL-ID claim")
+                    }
                 }
             }
             error.into_response_for(S::CODE)

@@ -9,6 +9,7 @@ use snapqris_store::{
     InsertQr, NewMerchant, NewPartner, NewQr, QrKind, QrSummary, SignatureMode, Store, StoreError,
     StoreOptions,
 };
+use snapqris_test_support::{Backend, TestDatabase, on_each_backend};
 use std::collections::HashSet;
 use std::sync::Arc;
 use time::macros::{date, datetime};
@@ -16,145 +17,40 @@ use time::{Date, OffsetDateTime};
 
 const NOW: OffsetDateTime = datetime!(2026-11-25 08:00 UTC);
 
-/// Where a test's database lives.
-#[derive(Debug, Clone)]
-enum Backend {
-    Sqlite,
-    Postgres(String),
+/// Opening the store of a test database.
+trait Open {
+    async fn store(&self) -> Arc<dyn Store>;
 }
 
-/// Runs `async fn $name(backend: Backend)` as `$name::sqlite` and `$name::postgres`, on a
-/// runtime with two worker threads so that racing futures really run at the same time.
-macro_rules! on_each_backend {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                match std::env::var("SNAPQRIS_TEST_DATABASE_URL") {
-                    Ok(url) if !url.is_empty() => super::$name(super::Backend::Postgres(url)).await,
-                    _ => eprintln!(
-                        "skipped: SNAPQRIS_TEST_DATABASE_URL is not set, no PostgreSQL run"
-                    ),
-                }
-            }
-        }
-    )*};
-}
-
-/// An empty database for one test: a file in a temporary directory, or a PostgreSQL database
-/// created for the test and dropped afterwards.
-struct TestDatabase {
-    url: String,
-    /// The PostgreSQL server URL and the database name to drop.
-    postgres: Option<(String, String)>,
-    _dir: tempfile::TempDir,
-}
-
-impl TestDatabase {
-    async fn new(backend: &Backend) -> TestDatabase {
-        let dir = tempfile::tempdir().unwrap();
-        match backend {
-            Backend::Sqlite => TestDatabase {
-                url: format!("sqlite://{}", dir.path().join("store.db").display()),
-                postgres: None,
-                _dir: dir,
-            },
-            Backend::Postgres(server_url) => {
-                use sqlx::Connection;
-                let name = format!("snapqris_store_test_{}", unique_suffix());
-                let mut admin = sqlx::PgConnection::connect(server_url)
-                    .await
-                    .expect("connect to PostgreSQL");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
-                    .await
-                    .expect("create a test database");
-                let (base, _) = server_url.rsplit_once('/').expect("a URL with a path");
-                TestDatabase {
-                    url: format!("{base}/{name}"),
-                    postgres: Some((server_url.clone(), name)),
-                    _dir: dir,
-                }
-            }
-        }
-    }
-
+impl Open for TestDatabase {
     async fn store(&self) -> Arc<dyn Store> {
-        snapqris_store::connect(&self.url, &StoreOptions::default())
+        snapqris_store::connect(self.url(), &StoreOptions::default())
             .await
             .unwrap()
     }
-
-    /// How many migration files the backend of this database has.
-    fn migration_count(&self) -> usize {
-        let folder = if self.postgres.is_some() {
-            "postgres"
-        } else {
-            "sqlite"
-        };
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("migrations")
-            .join(folder);
-        std::fs::read_dir(dir)
-            .unwrap()
-            .filter(|entry| {
-                entry
-                    .as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|ext| ext == "sql")
-            })
-            .count()
-    }
 }
 
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let Some((server_url, name)) = self.postgres.take() else {
-            return;
-        };
-        // Drop runs inside the test's runtime, so the clean-up gets a thread of its own.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                use sqlx::Connection;
-                let mut admin = sqlx::PgConnection::connect(&server_url).await?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut admin)
-                .await
-                .map(drop)
-            })
-        });
-        if let Ok(Err(e)) = dropped.join() {
-            eprintln!("could not drop test database: {e}");
-        }
-    }
-}
-
-/// A lower-case suffix unique among concurrently running tests.
-fn unique_suffix() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
+/// How many migration files the backend of `database` has.
+fn migration_count(database: &TestDatabase) -> usize {
+    let folder = if database.is_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(folder);
+    std::fs::read_dir(dir)
         .unwrap()
-        .as_nanos();
-    format!(
-        "{}_{nanos}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|ext| ext == "sql")
+        })
+        .count()
 }
 
 fn new_partner(client_id: &str) -> NewPartner {
@@ -438,31 +334,17 @@ async fn two_stores_connecting_at_once_to_an_empty_database_apply_each_migration
     let options = StoreOptions::default();
 
     let (a, b) = tokio::join!(
-        snapqris_store::connect(&database.url, &options),
-        snapqris_store::connect(&database.url, &options),
+        snapqris_store::connect(database.url(), &options),
+        snapqris_store::connect(database.url(), &options),
     );
 
     let (a, b) = (a.unwrap(), b.unwrap());
     a.ping().await.unwrap();
     b.add_partner(&new_partner("P1"), NOW).await.unwrap();
     assert_eq!(a.partners().await.unwrap().len(), 1);
-    const COUNT: &str = "SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations";
-    let (rows, versions): (i64, i64) = match database.url.strip_prefix("sqlite://") {
-        Some(path) => rusqlite::Connection::open(path)
-            .unwrap()
-            .query_row(COUNT, [], |row| Ok((row.get(0)?, row.get(1)?)))
-            .unwrap(),
-        None => {
-            use sqlx::Connection;
-            let mut connection = sqlx::PgConnection::connect(&database.url).await.unwrap();
-            sqlx::query_as(COUNT)
-                .fetch_one(&mut connection)
-                .await
-                .unwrap()
-        }
-    };
+    let (rows, versions) = database.migration_rows().await;
     assert_eq!(rows, versions, "a migration recorded twice");
-    assert_eq!(rows as usize, database.migration_count());
+    assert_eq!(rows as usize, migration_count(&database));
 }
 
 async fn ids_from_two_stores_on_one_database_never_collide(backend: Backend) {
@@ -563,7 +445,9 @@ async fn two_stores_racing_for_the_same_external_ids_claim_each_once(backend: Ba
     }
 }
 
+// Two worker threads, so that racing futures really run at the same time.
 on_each_backend!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     node_numbers_are_leased_to_serving_stores_only_and_never_shared,
     two_stores_racing_for_the_same_external_ids_claim_each_once,
     a_duplicate_client_id_or_merchant_id_is_a_conflict,
@@ -782,6 +666,7 @@ async fn twenty_concurrent_payments_of_one_dynamic_qr_pay_it_once(backend: Backe
 }
 
 on_each_backend!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     a_job_runs_only_when_its_claim_is_new,
     a_refused_job_writes_nothing_and_its_claim_stands,
     a_first_list_page_comes_with_the_claim_and_the_rest_follows,

@@ -111,7 +111,7 @@ fn parse_body(body: &[u8], now: OffsetDateTime) -> Result<GenerateRequest, ApiEr
 fn merchant_profile(state: &AppState, merchant: &Merchant) -> Result<MerchantProfile, ApiError> {
     let config = &state.inner.config;
     let criteria = snapqris_qris::Criteria::from_str(&merchant.criteria)
-        .map_err(|e| ApiError::Internal(format!("merchant {}: {e}", merchant.merchant_id)))?;
+        .map_err(|e| ApiError::internal(format!("merchant {}", merchant.merchant_id), e))?;
     Ok(MerchantProfile {
         acquirer_domain: config.acquirer_domain.clone(),
         acquirer_nns: config.acquirer_nns.clone(),
@@ -208,13 +208,13 @@ async fn prepare(
         &id_qr.to_string(),
         terminal,
     )
-    .map_err(|e| ApiError::Internal(format!("building the payload: {e}")))?;
+    .map_err(|e| ApiError::internal("building the payload", e))?;
     // Drawn before storing, so a drawing failure leaves nothing behind.
     let qr_image = body
         .qr_image
         .then(|| snapqris_qrimage::render_png(&qr_content, QR_IMAGE_SCALE))
         .transpose()
-        .map_err(|e| ApiError::Internal(format!("drawing the QR image: {e}")))?;
+        .map_err(|e| ApiError::internal("drawing the QR image", e))?;
     Ok(Prepared {
         qr: NewQr {
             id_qr,

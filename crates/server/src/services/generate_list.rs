@@ -1,7 +1,7 @@
 //! Service 90: Generate List, the seed (CONTRACT §4.3): every QR a merchant generated on a
 //! Jakarta day, newest first, streamed.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Chain};
 use crate::reply::ResponseCodeTag;
 use crate::services::{additional_info_merchant_id, owned_merchant};
 use crate::snap::{
@@ -131,7 +131,7 @@ async fn list(state: &AppState, body: ListRequest, first: ListPage) -> Result<Re
             let mut text = String::with_capacity(chunk.len() * ITEM_BYTES);
             for item in chunk {
                 let item =
-                    item.inspect_err(|e| tracing::error!(error = ?e, "list stream failed"))?;
+                    item.inspect_err(|e| tracing::error!(error = %Chain(e), "list stream failed"))?;
                 text.push(',');
                 push_item_json(&mut text, &item);
             }

@@ -1,5 +1,6 @@
 //! Non-SNAP endpoints: health, and the JSON answers for unknown paths and methods.
 
+use crate::error::Chain;
 use crate::reply::snap_json;
 use crate::state::AppState;
 use axum::extract::State;
@@ -27,7 +28,7 @@ pub(crate) async fn health(State(state): State<AppState>) -> Response {
             let healthy = match state.inner.store.ping().await {
                 Ok(()) => true,
                 Err(error) => {
-                    tracing::warn!(error = ?error, "store did not answer the health check");
+                    tracing::warn!(error = %Chain(&error), "store did not answer the health check");
                     false
                 }
             };
