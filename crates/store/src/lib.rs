@@ -3,7 +3,7 @@
 //! [`Store`] is the interface handlers and the CLI use; [`connect`] opens the backend named by
 //! a URL (`sqlite://…` or `postgres://…`), applies the embedded migrations and returns it.
 //! A request's `X-EXTERNAL-ID` claim and its writes commit together as one unit of work
-//! ([`Store::claim_then`] with a [`Job`], `work.rs`). Each backend has its own statements:
+//! (`Store::claim_then` with a [`Job`], `work.rs`). Each backend has its own statements:
 //! SQLite through synchronous rusqlite calls on our own threads (`sqlite/`), PostgreSQL through
 //! sqlx's native driver (`postgres/`). Every uniqueness rule is a database constraint, so
 //! guarantees hold across any number of processes sharing one database.

@@ -150,7 +150,7 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
 
-    /// [`claim_then`](Store::claim_then) for any job, its output erased (the trait stays
+    /// `claim_then` for any job, its output erased (the trait stays
     /// usable as `dyn Store`; call `claim_then`).
     #[doc(hidden)]
     async fn run_claimed(

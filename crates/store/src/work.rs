@@ -3,7 +3,7 @@
 //! CONTRACT §4.2: a request's id is used up once its signature verifies, whatever follows, and
 //! a 2xx answer means its writes are durable. So the claim and the request's own work (a QR
 //! insert, a payment and its notification) must commit in one transaction or not at all. The
-//! server describes the work as a [`Job`]; [`claim_then`](crate::Store::claim_then) claims
+//! server describes the work as a [`Job`]; `Store::claim_then` claims
 //! and, only when the claim is new, runs the job in the claim's own transaction: on SQLite one
 //! job of the writer thread, on PostgreSQL one transaction (one round trip where the job folds
 //! the claim into its statement). A job that fails has all of its writes undone while the claim
