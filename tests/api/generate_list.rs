@@ -438,6 +438,32 @@ async fn a_partner_over_its_rate_limit_gets_4299000_before_any_claim(backend: Ba
     assert_code(&app.send(&retry).await, "4049001");
 }
 
+async fn requests_that_cannot_sign_as_a_partner_do_not_spend_its_rate_limit(backend: Backend) {
+    let app = spawn_app_on(
+        backend,
+        snapqris_server::ServerConfig {
+            rate_limit: 2,
+            ..Default::default()
+        },
+    )
+    .await;
+    let body = list_body("2026-11-25", MERCHANT).to_string();
+    // CONTRACT §8: a flood in the partner's name, with a bad signature or without its token.
+    for n in 0..10 {
+        let mut forged =
+            app.session
+                .prepare_with(LIST, body.as_bytes(), &format!("F-{n}"), &app.timestamp());
+        forged.set_header("X-SIGNATURE", "AAAA");
+        assert_code(&app.send(&forged).await, "4019000");
+        forged.remove_header("Authorization");
+        assert_code(&app.send(&forged).await, "4019001");
+    }
+    let genuine = app
+        .session
+        .prepare_with(LIST, body.as_bytes(), "GENUINE", &app.timestamp());
+    assert_code(&app.send(&genuine).await, "4049001");
+}
+
 #[tokio::test]
 async fn a_store_failure_is_5009000_and_gives_the_external_id_back() {
     let app = spawn_app(Backend::Sqlite).await;
@@ -485,4 +511,5 @@ crate::on_each_backend!(
     a_refused_body_still_claims_the_external_id,
     an_rsa_partner_may_omit_the_token,
     a_partner_over_its_rate_limit_gets_4299000_before_any_claim,
+    requests_that_cannot_sign_as_a_partner_do_not_spend_its_rate_limit,
 );

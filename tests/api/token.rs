@@ -86,10 +86,30 @@ async fn header_and_body_errors_use_the_standard_codes(backend: Backend) {
     }
 }
 
+async fn mis_signed_token_requests_do_not_spend_the_partners_rate_limit(backend: Backend) {
+    let app = spawn_app_on(
+        backend,
+        snapqris_server::ServerConfig {
+            rate_limit: 2,
+            ..Default::default()
+        },
+    )
+    .await;
+    let other_key = RsaPrivateKey::generate().unwrap();
+    for _ in 0..10 {
+        let mut forged = app.token_request();
+        let signed = sign_token_request(&other_key, PARTNER, app.timestamp().as_str());
+        forged.set_header("X-SIGNATURE", &signed.signature);
+        assert_code(&app.send(&forged).await, "4017300");
+    }
+    assert_code(&app.send(&app.token_request()).await, "2007300");
+}
+
 crate::on_each_backend!(
     a_signed_request_gets_a_bearer_token_in_the_standard_shape,
     the_same_signed_request_twice_gives_two_fresh_tokens,
     grant_type_in_snake_case_is_accepted,
     unknown_disabled_or_mis_signing_clients_get_4017300,
     header_and_body_errors_use_the_standard_codes,
+    mis_signed_token_requests_do_not_spend_the_partners_rate_limit,
 );

@@ -1,16 +1,19 @@
 //! Per-partner request rate limit (CONTRACT §3 `rate-limit`; off unless configured).
 //!
-//! A token bucket per known partner (governor's GCRA). Only registered partners get a bucket,
-//! so requests naming random client ids cannot grow the table; they fail authentication anyway.
+//! A token bucket per partner (governor's GCRA), charged only once a request has proved to be
+//! that partner's: after its token and signature verify (CONTRACT §4.2, §8). So nobody who
+//! cannot sign as a partner can spend its quota, and the table never holds more than one bucket
+//! per registered partner: unknown or invalid client ids never reach it.
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use governor::{Quota, RateLimiter};
+use snapqris_protocol::ClientId;
 use std::num::NonZeroU32;
 
 type KeyedLimiter = RateLimiter<
-    String,
-    governor::state::keyed::HashMapStateStore<String>,
+    ClientId,
+    governor::state::keyed::HashMapStateStore<ClientId>,
     governor::clock::DefaultClock,
 >;
 
@@ -29,18 +32,13 @@ impl PartnerRateLimit {
     }
 }
 
-/// Refuses the request with `429xx00` when the partner named by `client_id` is over its limit.
-pub(crate) async fn check(state: &AppState, client_id: Option<&str>) -> Result<(), ApiError> {
-    let Some(limiter) = &state.inner.rate_limit.limiter else {
-        return Ok(());
-    };
-    let Some(client_id) = client_id else {
-        return Ok(());
-    };
-    if state.inner.directory.partner(client_id).await?.is_none() {
-        return Ok(());
+/// Charges one request to `client_id`, a partner whose token and signature verified; refuses
+/// it with `429xx00` when the partner is over its limit.
+pub(crate) fn check(state: &AppState, client_id: &ClientId) -> Result<(), ApiError> {
+    match &state.inner.rate_limit.limiter {
+        None => Ok(()),
+        Some(limiter) => limiter
+            .check_key(client_id)
+            .map_err(|_| ApiError::TooManyRequests),
     }
-    limiter
-        .check_key(&client_id.to_owned())
-        .map_err(|_| ApiError::TooManyRequests)
 }

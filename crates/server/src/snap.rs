@@ -139,14 +139,11 @@ fn transaction_headers<'a>(
 /// Checks everything up to the `X-EXTERNAL-ID` claim (CONTRACT §4.2).
 async fn authenticate(state: &AppState, request: &SnapRequest) -> Result<Caller, ApiError> {
     let inner = &state.inner;
-    // CONTRACT §4.2: the rate limit comes first, before anything can be claimed.
-    let partner_header = request.parts.headers.get("x-partner-id");
-    rate_limit::check(state, partner_header.and_then(|v| v.to_str().ok())).await?;
     let headers = transaction_headers(state, &request.parts.headers)?;
 
     let partner = inner
         .directory
-        .partner(headers.partner_id.as_str())
+        .partner(&headers.partner_id)
         .await?
         .filter(|entry| entry.partner.enabled)
         .ok_or(ApiError::InvalidToken)?;
@@ -190,6 +187,8 @@ async fn authenticate(state: &AppState, request: &SnapRequest) -> Result<Caller,
     )
     .map_err(|_| ApiError::InvalidSignature)?;
     tracing::debug!(body_variant = variant.as_str(), "signature verified");
+    // CONTRACT §4.2, §8: charged only to requests proved to be the partner's, before the claim.
+    rate_limit::check(state, &headers.partner_id)?;
 
     // CONTRACT §4.2: claimed once token and signature verify, whatever follows.
     let key = ExternalIdKey {

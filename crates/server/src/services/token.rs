@@ -36,8 +36,6 @@ const UNKNOWN_CLIENT: ApiError = ApiError::UnauthorizedClient("Invalid Client or
 async fn issue(state: &AppState, request: Request<Body>) -> Result<Response, ApiError> {
     let request = read_request(state, request).await?;
     let headers = &request.parts.headers;
-    let client_key = headers.get("x-client-key").and_then(|v| v.to_str().ok());
-    rate_limit::check(state, client_key).await?;
     let timestamp = XTimestamp::parse(required_header(headers, "x-timestamp", "X-TIMESTAMP")?)
         .map_err(|_| ApiError::InvalidHeader("X-TIMESTAMP"))?;
     let client_id = ClientId::parse(required_header(headers, "x-client-key", "X-CLIENT-KEY")?)
@@ -48,7 +46,7 @@ async fn issue(state: &AppState, request: Request<Body>) -> Result<Response, Api
     let partner = state
         .inner
         .directory
-        .partner(client_id.as_str())
+        .partner(&client_id)
         .await?
         .filter(|entry| entry.partner.enabled)
         .ok_or(UNKNOWN_CLIENT)?;
@@ -62,6 +60,8 @@ async fn issue(state: &AppState, request: Request<Body>) -> Result<Response, Api
         signature.ok_or(UNKNOWN_CLIENT)?,
     )
     .map_err(|_| UNKNOWN_CLIENT)?;
+    // CONTRACT §8: only a request that proved to be the partner's spends its quota.
+    rate_limit::check(state, &client_id)?;
 
     let body = json_object(&request.body)?;
     // `grant_type` is what at least one SDK sends (SNAP-NOTES "Token request quirks").
