@@ -219,8 +219,8 @@ async fn a_disabled_partner_loses_its_tokens(backend: Backend) {
         .set_partner_enabled(PARTNER, false, START)
         .await
         .unwrap();
-    // The directory cache trusts an entry for 2 s (CONTRACT: changes apply within 5 s).
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // CONTRACT §4: operator changes apply within 5 s (the server's caches follow its clock).
+    app.clock.set(START + time::Duration::seconds(5));
     assert_code(
         &app.post_generate_list("2026-11-25", MERCHANT).await,
         "4019001",
@@ -314,7 +314,8 @@ async fn a_blacklisted_merchant_is_refused_until_unblacklisted(backend: Backend)
         .set_merchant_blacklist(MERCHANT, Some(Some("fraud")), START)
         .await
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // CONTRACT §4: operator changes apply within 5 s (the server's caches follow its clock).
+    app.clock.set(START + time::Duration::seconds(5));
     let response = app.post_generate_list("2026-11-25", MERCHANT).await;
     assert_code(&response, "4039019");
     assert_eq!(
@@ -327,7 +328,7 @@ async fn a_blacklisted_merchant_is_refused_until_unblacklisted(backend: Backend)
         .set_merchant_blacklist(MERCHANT, None, START)
         .await
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.clock.set(START + time::Duration::seconds(10));
     assert_code(
         &app.post_generate_list("2026-11-25", MERCHANT).await,
         "2009000",
@@ -430,7 +431,7 @@ async fn a_partner_over_its_rate_limit_gets_4299000_before_any_claim(backend: Ba
         }
     }
     let external_id = limited.expect("six requests at once exceed 2 per second");
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.clock.set(START + time::Duration::seconds(1));
     // The refused request claimed nothing: its X-EXTERNAL-ID is still free.
     let retry = app
         .session

@@ -41,9 +41,9 @@ impl AppState {
         Ok(AppState {
             inner: Arc::new(Inner {
                 tokens: TokenAuthority::new(&key),
-                directory: Directory::new(store.clone()),
+                directory: Directory::new(store.clone(), clock.clone()),
                 health: HealthMemo::default(),
-                rate_limit: PartnerRateLimit::new(config.rate_limit),
+                rate_limit: PartnerRateLimit::new(config.rate_limit, clock.clone()),
                 config,
                 store,
                 clock,
