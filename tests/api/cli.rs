@@ -386,6 +386,40 @@ fn an_unknown_key_in_the_config_file_fails_with_one_line() {
 }
 
 #[test]
+fn an_out_of_range_setting_fails_with_one_line_from_a_flag_a_variable_or_the_file() {
+    let cli = Cli::new();
+    // CONTRACT §8: beyond ten years, a max-amount tag 54 cannot carry, zero where it means nothing.
+    for (flags, setting) in [
+        ("--token-ttl 315576001", "token-ttl"),
+        (
+            "--dynamic-validity 18446744073709551615",
+            "dynamic-validity",
+        ),
+        ("--timestamp-window 0", "timestamp-window"),
+        ("--body-limit 0", "body-limit"),
+        ("--max-amount 10000000000.00", "max-amount"),
+        ("--max-amount 0.00", "max-amount"),
+    ] {
+        let line = fails_with_one_line(&cli.run(&format!("serve --print-config {flags}")));
+        assert!(line.contains(setting), "{flags}: {line}");
+    }
+    let output = cli
+        .command("serve --print-config")
+        .env("SNAPQRIS_REQUEST_TIMEOUT", "999999999999")
+        .output()
+        .unwrap();
+    assert!(fails_with_one_line(&output).contains("request-timeout"));
+    std::fs::write(cli.path("big.toml"), "max_amount = \"99999999999999.99\"\n").unwrap();
+    let line = fails_with_one_line(&cli.run("serve --print-config --config {dir}/big.toml"));
+    assert!(line.contains("max-amount"), "{line}");
+    // Text that does not parse at all stays a usage error (CONTRACT §3).
+    let output = cli.run("serve --print-config --token-ttl soon");
+    assert_eq!(output.status.code(), Some(2));
+    // The largest values in range still start.
+    cli.ok("serve --print-config --token-ttl 315576000 --max-amount 9999999999.99");
+}
+
+#[test]
 fn serve_announces_its_port_answers_health_and_stops_on_sigterm() {
     let cli = Cli::new();
     let served = Served::start(&cli);
