@@ -184,6 +184,71 @@ fn a_given_secret_is_not_printed() {
     assert!(list.contains("p2\trsa\t47,90\ttrue"), "{list}");
 }
 
+/// Runs `line` with `input` on stdin.
+fn run_with_stdin(cli: &Cli, line: &str, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = cli
+        .command(line)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The client secret stored for `client_id`.
+fn stored_secret(cli: &Cli, client_id: &str) -> String {
+    let url = format!("sqlite://{}", cli.path("t.db"));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = snapqris_store::connect(&url, &Default::default())
+            .await
+            .unwrap();
+        store
+            .partner(client_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .client_secret
+    })
+}
+
+#[test]
+fn a_secret_can_come_from_stdin_instead_of_the_command_line() {
+    let cli = Cli::new();
+    cli.ok("keygen --out {dir}/keys");
+    let add = "admin partner add --client-id p --public-key {dir}/keys/public.pem \
+               --client-secret-stdin";
+    let output = run_with_stdin(&cli, add, "s3cret-piped\n");
+    assert!(output.status.success(), "{output:?}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("s3cret"));
+    assert_eq!(stored_secret(&cli, "p"), "s3cret-piped");
+
+    let rotate = "admin partner rotate-secret p --client-secret-stdin";
+    let output = run_with_stdin(&cli, rotate, "rotated\r\n");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stored_secret(&cli, "p"), "rotated");
+
+    // An empty line (or none) is refused; both sources at once are a usage error.
+    fails_with_one_line(&run_with_stdin(&cli, rotate, "\n"));
+    fails_with_one_line(&run_with_stdin(&cli, rotate, ""));
+    let both = format!("{rotate} --client-secret x");
+    assert_eq!(run_with_stdin(&cli, &both, "y\n").status.code(), Some(2));
+    let add_both = add.replace("--client-id p", "--client-id q") + " --client-secret x";
+    assert_eq!(
+        run_with_stdin(&cli, &add_both, "y\n").status.code(),
+        Some(2)
+    );
+    assert_eq!(stored_secret(&cli, "p"), "rotated");
+}
+
 #[test]
 fn a_duplicate_client_id_fails_with_one_line() {
     let cli = Cli::new();

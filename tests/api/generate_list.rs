@@ -1,6 +1,6 @@
 use crate::support::*;
 use serde_json::json;
-use snapqris_protocol::ServiceCode;
+use snapqris_protocol::{ServiceCode, XTimestamp};
 use snapqris_store::SignatureMode;
 use time::macros::datetime;
 
@@ -407,6 +407,50 @@ async fn an_rsa_partner_may_omit_the_token(backend: Backend) {
     assert_code(&app.send(&request).await, "4049001");
 }
 
+async fn without_a_token_only_a_valid_signature_tells_an_rsa_partner_from_an_unknown_id(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    add_partner(
+        &*app.store,
+        "partner-r",
+        "unused",
+        SignatureMode::Rsa,
+        &ServiceCode::ALL,
+    )
+    .await;
+    add_merchant(&*app.store, "MR0001", "partner-r").await;
+    let body = list_body("2026-11-25", "MR0001").to_string();
+    let request = |client_id: &str, timestamp: &XTimestamp| {
+        let session = snapqris_client::PartnerSession::new(
+            &app.base_url,
+            client_id,
+            partner_key(),
+            snapqris_client::TransactionAuth::Rsa,
+        )
+        .unwrap();
+        session.prepare_with(LIST, body.as_bytes(), "ext-r", timestamp)
+    };
+    let stale = XTimestamp::from_instant_jakarta(START - time::Duration::seconds(400));
+    for timestamp in [app.timestamp(), stale.clone()] {
+        for signature in [Some("AAAA"), None] {
+            let mut known = request("partner-r", &timestamp);
+            let mut unknown = request("nobody", &timestamp);
+            for request in [&mut known, &mut unknown] {
+                match signature {
+                    Some(signature) => request.set_header("X-SIGNATURE", signature),
+                    None => request.remove_header("X-SIGNATURE"),
+                }
+            }
+            let known = app.send(&known).await;
+            assert_code(&known, "4019001");
+            assert_eq!(known.text(), app.send(&unknown).await.text());
+        }
+    }
+    // The partner itself, signing correctly, still learns that its clock is off.
+    assert_code(&app.send(&request("partner-r", &stale)).await, "4019000");
+}
+
 async fn a_partner_over_its_rate_limit_gets_4299000_before_any_claim(backend: Backend) {
     let app = spawn_app_on(
         backend,
@@ -511,6 +555,7 @@ crate::on_each_backend!(
     the_same_external_id_twice_a_day_is_4099000_and_fine_the_next_day,
     a_refused_body_still_claims_the_external_id,
     an_rsa_partner_may_omit_the_token,
+    without_a_token_only_a_valid_signature_tells_an_rsa_partner_from_an_unknown_id,
     a_partner_over_its_rate_limit_gets_4299000_before_any_claim,
     requests_that_cannot_sign_as_a_partner_do_not_spend_its_rate_limit,
 );

@@ -87,6 +87,17 @@ async fn header_and_body_errors_use_the_standard_codes(backend: Backend) {
     }
 }
 
+async fn a_stale_timestamp_gets_one_answer_for_known_and_unknown_clients(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let known = app.token_request();
+    let mut unknown = app.token_request();
+    unknown.set_header("X-CLIENT-KEY", "nobody");
+    app.clock.set(START + time::Duration::seconds(400));
+    let known = app.send(&known).await;
+    assert_code(&known, "4017300");
+    assert_eq!(known.text(), app.send(&unknown).await.text());
+}
+
 async fn mis_signed_token_requests_do_not_spend_the_partners_rate_limit(backend: Backend) {
     let app = spawn_app_on(
         backend,
@@ -113,4 +124,5 @@ crate::on_each_backend!(
     unknown_disabled_or_mis_signing_clients_get_4017300,
     header_and_body_errors_use_the_standard_codes,
     mis_signed_token_requests_do_not_spend_the_partners_rate_limit,
+    a_stale_timestamp_gets_one_answer_for_known_and_unknown_clients,
 );

@@ -163,12 +163,24 @@ async fn authenticate(state: &AppState, request: &SnapRequest) -> Result<Caller,
         }
     }
 
-    headers
-        .timestamp
-        .check_window(request.received_at, window(state))
-        .map_err(|_| ApiError::StaleTimestamp)?;
+    // Without a token, the signature is what proves who is calling: until it verifies the
+    // request is answered like an unknown client's (401xx01), so answers tell no one which ids
+    // exist or how they sign, and its timestamp (which it covers) is judged after it.
+    let unproven = || match token {
+        Some(_) => ApiError::InvalidSignature,
+        None => ApiError::InvalidToken,
+    };
+    let check_timestamp = || {
+        headers
+            .timestamp
+            .check_window(request.received_at, window(state))
+            .map_err(|_| ApiError::StaleTimestamp)
+    };
+    if token.is_some() {
+        check_timestamp()?;
+    }
 
-    let signature = headers.signature.ok_or(ApiError::InvalidSignature)?;
+    let signature = headers.signature.ok_or_else(unproven)?;
     let verifier = match partner.partner.signature_mode {
         SignatureMode::Hmac => TransactionVerifier::Hmac {
             client_secret: partner.partner.client_secret.as_bytes(),
@@ -185,7 +197,10 @@ async fn authenticate(state: &AppState, request: &SnapRequest) -> Result<Caller,
         signature,
         inner.config.signature_tolerance,
     )
-    .map_err(|_| ApiError::InvalidSignature)?;
+    .map_err(|_| unproven())?;
+    if token.is_none() {
+        check_timestamp()?;
+    }
     tracing::debug!(body_variant = variant.as_str(), "signature verified");
     // CONTRACT §4.2, §8: charged only to requests proved to be the partner's, before the claim.
     rate_limit::check(state, &headers.partner_id)?;

@@ -43,6 +43,11 @@ async fn issue(state: &AppState, request: Request<Body>) -> Result<Response, Api
     let signature =
         single_header(headers, "x-signature", "X-SIGNATURE").map_err(|_| UNKNOWN_CLIENT)?;
 
+    // Judged before the client is looked up, so a stale timestamp gets the same answer whether
+    // the client id exists or not.
+    timestamp
+        .check_window(request.received_at, window(state))
+        .map_err(|_| ApiError::UnauthorizedClient("Invalid Timestamp"))?;
     let partner = state
         .inner
         .directory
@@ -50,9 +55,6 @@ async fn issue(state: &AppState, request: Request<Body>) -> Result<Response, Api
         .await?
         .filter(|entry| entry.partner.enabled)
         .ok_or(UNKNOWN_CLIENT)?;
-    timestamp
-        .check_window(request.received_at, window(state))
-        .map_err(|_| ApiError::UnauthorizedClient("Invalid Timestamp"))?;
     verify_token_request(
         &partner.public_key,
         client_id.as_str(),
