@@ -76,8 +76,10 @@ async fn partner(store: &dyn Store, command: PartnerCommand) -> anyhow::Result<(
         PartnerCommand::RotateSecret {
             client_id,
             client_secret,
+            client_secret_stdin,
         } => {
-            let (secret, generated) = secret_or_fresh(client_secret)?;
+            let given = given_secret(client_secret, client_secret_stdin)?;
+            let (secret, generated) = secret_or_fresh(given)?;
             let result = store.set_partner_secret(&client_id, &secret, now).await;
             known_partner(result, &client_id)?;
             say!("partner {client_id}: client secret replaced")?;
@@ -101,7 +103,8 @@ async fn add_partner(
         )
     })?;
     let public_key_pem = read_public_key(&add.public_key)?;
-    let (client_secret, generated) = secret_or_fresh(add.client_secret)?;
+    let given = given_secret(add.client_secret, add.client_secret_stdin)?;
+    let (client_secret, generated) = secret_or_fresh(given)?;
     let mut services = add.services.unwrap_or_else(|| GRANTABLE.to_vec());
     services.sort_by_key(|s| s.code());
     services.dedup();
@@ -291,6 +294,21 @@ fn read_public_key(path: &Path) -> anyhow::Result<String> {
     let key =
         RsaPublicKey::parse(&bytes).with_context(|| format!("public key {}", path.display()))?;
     Ok(key.to_spki_pem())
+}
+
+/// The secret from `--client-secret`, or from one line of stdin with `--client-secret-stdin`
+/// (CONTRACT §8; its line ending removed). clap refuses both at once.
+fn given_secret(flag: Option<String>, from_stdin: bool) -> anyhow::Result<Option<String>> {
+    if !from_stdin {
+        return Ok(flag);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the client secret from stdin")?;
+    let secret = line.strip_suffix('\n').unwrap_or(&line);
+    let secret = secret.strip_suffix('\r').unwrap_or(secret);
+    Ok(Some(secret.to_owned()))
 }
 
 /// The given secret, or a fresh one (`true`: generated, to be shown once).

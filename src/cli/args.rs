@@ -244,8 +244,11 @@ pub(crate) enum PartnerCommand {
         #[arg(value_name = "ID")]
         client_id: String,
         /// The new secret.
-        #[arg(long, value_name = "SECRET")]
+        #[arg(long, value_name = "SECRET", conflicts_with = "client_secret_stdin")]
         client_secret: Option<String>,
+        /// Read the new secret from one line of stdin (kept out of the process list).
+        #[arg(long)]
+        client_secret_stdin: bool,
     },
 }
 
@@ -259,8 +262,11 @@ pub(crate) struct PartnerAdd {
     #[arg(long, value_name = "FILE")]
     pub(crate) public_key: PathBuf,
     /// The HMAC client secret (generated and printed once when omitted).
-    #[arg(long, value_name = "SECRET")]
+    #[arg(long, value_name = "SECRET", conflicts_with = "client_secret_stdin")]
     pub(crate) client_secret: Option<String>,
+    /// Read the client secret from one line of stdin (kept out of the process list).
+    #[arg(long)]
+    pub(crate) client_secret_stdin: bool,
     /// How the partner signs transactions.
     #[arg(long, value_name = "MODE", default_value = "hmac")]
     pub(crate) signature: SignatureArg,

@@ -208,9 +208,8 @@ impl Settings {
                 self.acquirer_domain
             );
         }
-        if self.timestamp_window == 0 || self.token_ttl == 0 || self.request_timeout == 0 {
-            bail!("timestamp window, token TTL and request timeout must be at least 1 second");
-        }
+        // CONTRACT §8: out-of-range values are refused at start, whatever their source.
+        self.server_config()?.validate()?;
         Ok(())
     }
 

@@ -6,6 +6,7 @@
 
 use crate::support::{fails_with_one_line, snapqris_in};
 use snapqris_test_support::{Serve, testdata};
+use std::process::Stdio;
 use std::process::{Command, Output};
 
 /// A temporary directory with its own database, and the binary to run in it.
@@ -129,6 +130,71 @@ fn a_given_secret_is_not_printed() {
     assert!(!out.contains("s3cret-given") && !out.contains("client-secret"));
     let list = cli.ok("admin partner list");
     assert!(list.contains("p2\trsa\t47,90\ttrue"), "{list}");
+}
+
+/// Runs `line` with `input` on stdin.
+fn run_with_stdin(cli: &Cli, line: &str, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = cli
+        .command(line)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The client secret stored for `client_id`.
+fn stored_secret(cli: &Cli, client_id: &str) -> String {
+    let url = format!("sqlite://{}", cli.path("t.db"));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = snapqris_store::connect(&url, &Default::default())
+            .await
+            .unwrap();
+        store
+            .partner(client_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .client_secret
+    })
+}
+
+#[test]
+fn a_secret_can_come_from_stdin_instead_of_the_command_line() {
+    let cli = Cli::new();
+    cli.ok("keygen --out {dir}/keys");
+    let add = "admin partner add --client-id p --public-key {dir}/keys/public.pem \
+               --client-secret-stdin";
+    let output = run_with_stdin(&cli, add, "s3cret-piped\n");
+    assert!(output.status.success(), "{output:?}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("s3cret"));
+    assert_eq!(stored_secret(&cli, "p"), "s3cret-piped");
+
+    let rotate = "admin partner rotate-secret p --client-secret-stdin";
+    let output = run_with_stdin(&cli, rotate, "rotated\r\n");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stored_secret(&cli, "p"), "rotated");
+
+    // An empty line (or none) is refused; both sources at once are a usage error.
+    fails_with_one_line(&run_with_stdin(&cli, rotate, "\n"));
+    fails_with_one_line(&run_with_stdin(&cli, rotate, ""));
+    let both = format!("{rotate} --client-secret x");
+    assert_eq!(run_with_stdin(&cli, &both, "y\n").status.code(), Some(2));
+    let add_both = add.replace("--client-id p", "--client-id q") + " --client-secret x";
+    assert_eq!(
+        run_with_stdin(&cli, &add_both, "y\n").status.code(),
+        Some(2)
+    );
+    assert_eq!(stored_secret(&cli, "p"), "rotated");
 }
 
 #[test]
@@ -330,6 +396,40 @@ fn an_unknown_key_in_the_config_file_fails_with_one_line() {
     let cli = Cli::new();
     std::fs::write(cli.path("bad.toml"), "token_tll = 5\n").unwrap();
     fails_with_one_line(&cli.run("serve --print-config --config {dir}/bad.toml"));
+}
+
+#[test]
+fn an_out_of_range_setting_fails_with_one_line_from_a_flag_a_variable_or_the_file() {
+    let cli = Cli::new();
+    // CONTRACT §8: beyond ten years, a max-amount tag 54 cannot carry, zero where it means nothing.
+    for (flags, setting) in [
+        ("--token-ttl 315576001", "token-ttl"),
+        (
+            "--dynamic-validity 18446744073709551615",
+            "dynamic-validity",
+        ),
+        ("--timestamp-window 0", "timestamp-window"),
+        ("--body-limit 0", "body-limit"),
+        ("--max-amount 10000000000.00", "max-amount"),
+        ("--max-amount 0.00", "max-amount"),
+    ] {
+        let line = fails_with_one_line(&cli.run(&format!("serve --print-config {flags}")));
+        assert!(line.contains(setting), "{flags}: {line}");
+    }
+    let output = cli
+        .command("serve --print-config")
+        .env("SNAPQRIS_REQUEST_TIMEOUT", "999999999999")
+        .output()
+        .unwrap();
+    assert!(fails_with_one_line(&output).contains("request-timeout"));
+    std::fs::write(cli.path("big.toml"), "max_amount = \"99999999999999.99\"\n").unwrap();
+    let line = fails_with_one_line(&cli.run("serve --print-config --config {dir}/big.toml"));
+    assert!(line.contains("max-amount"), "{line}");
+    // Text that does not parse at all stays a usage error (CONTRACT §3).
+    let output = cli.run("serve --print-config --token-ttl soon");
+    assert_eq!(output.status.code(), Some(2));
+    // The largest values in range still start.
+    cli.ok("serve --print-config --token-ttl 315576000 --max-amount 9999999999.99");
 }
 
 #[test]

@@ -266,7 +266,8 @@ fn decode_describes_every_tag_of_a_sample_and_exits_0() {
         assert_eq!(output.status.code(), Some(0), "{payload}: {stdout}");
         assert!(output.stderr.is_empty());
         assert!(stdout.contains("Merchant name"), "{stdout}");
-        assert!(stdout.contains("CRC"), "{stdout}");
+        let crc_line = stdout.lines().find(|l| l.starts_with("63 CRC: ")).unwrap();
+        assert!(crc_line.ends_with(" (valid)"), "{stdout}");
         assert!(stdout.contains("\n  01 Merchant PAN: "), "{stdout}");
         assert_eq!(stdout.lines().last(), Some("valid QRIS payload"));
     }
@@ -284,6 +285,8 @@ fn decode_of_a_payload_with_one_character_changed_exits_1() {
     assert!(line.contains("invalid"), "{line}");
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(stdout.contains("Merchant name: GUREUN SHOP"), "{stdout}");
+    let crc_line = stdout.lines().find(|l| l.starts_with("63 CRC: ")).unwrap();
+    assert!(crc_line.contains(" (invalid, computed "), "{stdout}");
     assert!(stdout.lines().last().unwrap().starts_with("invalid: "));
 }
 

@@ -1,6 +1,6 @@
 use crate::support::*;
 use serde_json::json;
-use snapqris_protocol::ServiceCode;
+use snapqris_protocol::{ServiceCode, XTimestamp};
 use snapqris_store::SignatureMode;
 use time::macros::datetime;
 
@@ -219,8 +219,8 @@ async fn a_disabled_partner_loses_its_tokens(backend: Backend) {
         .set_partner_enabled(PARTNER, false, START)
         .await
         .unwrap();
-    // The directory cache trusts an entry for 2 s (CONTRACT: changes apply within 5 s).
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // CONTRACT §4: operator changes apply within 5 s (the server's caches follow its clock).
+    app.clock.set(START + time::Duration::seconds(5));
     assert_code(
         &app.post_generate_list("2026-11-25", MERCHANT).await,
         "4019001",
@@ -314,7 +314,8 @@ async fn a_blacklisted_merchant_is_refused_until_unblacklisted(backend: Backend)
         .set_merchant_blacklist(MERCHANT, Some(Some("fraud")), START)
         .await
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // CONTRACT §4: operator changes apply within 5 s (the server's caches follow its clock).
+    app.clock.set(START + time::Duration::seconds(5));
     let response = app.post_generate_list("2026-11-25", MERCHANT).await;
     assert_code(&response, "4039019");
     assert_eq!(
@@ -327,7 +328,7 @@ async fn a_blacklisted_merchant_is_refused_until_unblacklisted(backend: Backend)
         .set_merchant_blacklist(MERCHANT, None, START)
         .await
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.clock.set(START + time::Duration::seconds(10));
     assert_code(
         &app.post_generate_list("2026-11-25", MERCHANT).await,
         "2009000",
@@ -406,6 +407,50 @@ async fn an_rsa_partner_may_omit_the_token(backend: Backend) {
     assert_code(&app.send(&request).await, "4049001");
 }
 
+async fn without_a_token_only_a_valid_signature_tells_an_rsa_partner_from_an_unknown_id(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    add_partner(
+        &*app.store,
+        "partner-r",
+        "unused",
+        SignatureMode::Rsa,
+        &ServiceCode::ALL,
+    )
+    .await;
+    add_merchant(&*app.store, "MR0001", "partner-r").await;
+    let body = list_body("2026-11-25", "MR0001").to_string();
+    let request = |client_id: &str, timestamp: &XTimestamp| {
+        let session = snapqris_client::PartnerSession::new(
+            &app.base_url,
+            client_id,
+            partner_key(),
+            snapqris_client::TransactionAuth::Rsa,
+        )
+        .unwrap();
+        session.prepare_with(LIST, body.as_bytes(), "ext-r", timestamp)
+    };
+    let stale = XTimestamp::from_instant_jakarta(START - time::Duration::seconds(400));
+    for timestamp in [app.timestamp(), stale.clone()] {
+        for signature in [Some("AAAA"), None] {
+            let mut known = request("partner-r", &timestamp);
+            let mut unknown = request("nobody", &timestamp);
+            for request in [&mut known, &mut unknown] {
+                match signature {
+                    Some(signature) => request.set_header("X-SIGNATURE", signature),
+                    None => request.remove_header("X-SIGNATURE"),
+                }
+            }
+            let known = app.send(&known).await;
+            assert_code(&known, "4019001");
+            assert_eq!(known.text(), app.send(&unknown).await.text());
+        }
+    }
+    // The partner itself, signing correctly, still learns that its clock is off.
+    assert_code(&app.send(&request("partner-r", &stale)).await, "4019000");
+}
+
 async fn a_partner_over_its_rate_limit_gets_4299000_before_any_claim(backend: Backend) {
     let app = spawn_app_on(
         backend,
@@ -430,12 +475,38 @@ async fn a_partner_over_its_rate_limit_gets_4299000_before_any_claim(backend: Ba
         }
     }
     let external_id = limited.expect("six requests at once exceed 2 per second");
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.clock.set(START + time::Duration::seconds(1));
     // The refused request claimed nothing: its X-EXTERNAL-ID is still free.
     let retry = app
         .session
         .prepare_with(LIST, body.as_bytes(), &external_id, &app.timestamp());
     assert_code(&app.send(&retry).await, "4049001");
+}
+
+async fn requests_that_cannot_sign_as_a_partner_do_not_spend_its_rate_limit(backend: Backend) {
+    let app = spawn_app_on(
+        backend,
+        snapqris_server::ServerConfig {
+            rate_limit: 2,
+            ..Default::default()
+        },
+    )
+    .await;
+    let body = list_body("2026-11-25", MERCHANT).to_string();
+    // CONTRACT §8: a flood in the partner's name, with a bad signature or without its token.
+    for n in 0..10 {
+        let mut forged =
+            app.session
+                .prepare_with(LIST, body.as_bytes(), &format!("F-{n}"), &app.timestamp());
+        forged.set_header("X-SIGNATURE", "AAAA");
+        assert_code(&app.send(&forged).await, "4019000");
+        forged.remove_header("Authorization");
+        assert_code(&app.send(&forged).await, "4019001");
+    }
+    let genuine = app
+        .session
+        .prepare_with(LIST, body.as_bytes(), "GENUINE", &app.timestamp());
+    assert_code(&app.send(&genuine).await, "4049001");
 }
 
 #[tokio::test]
@@ -484,5 +555,7 @@ crate::on_each_backend!(
     the_same_external_id_twice_a_day_is_4099000_and_fine_the_next_day,
     a_refused_body_still_claims_the_external_id,
     an_rsa_partner_may_omit_the_token,
+    without_a_token_only_a_valid_signature_tells_an_rsa_partner_from_an_unknown_id,
     a_partner_over_its_rate_limit_gets_4299000_before_any_claim,
+    requests_that_cannot_sign_as_a_partner_do_not_spend_its_rate_limit,
 );

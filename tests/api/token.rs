@@ -62,7 +62,8 @@ async fn unknown_disabled_or_mis_signing_clients_get_4017300(backend: Backend) {
         .set_partner_enabled(PARTNER, false, START)
         .await
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // CONTRACT §4: operator changes apply within 5 s (the server's caches follow its clock).
+    app.clock.set(START + time::Duration::seconds(405));
     assert_code(&app.send(&app.token_request()).await, "4017300");
 }
 
@@ -86,10 +87,42 @@ async fn header_and_body_errors_use_the_standard_codes(backend: Backend) {
     }
 }
 
+async fn a_stale_timestamp_gets_one_answer_for_known_and_unknown_clients(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let known = app.token_request();
+    let mut unknown = app.token_request();
+    unknown.set_header("X-CLIENT-KEY", "nobody");
+    app.clock.set(START + time::Duration::seconds(400));
+    let known = app.send(&known).await;
+    assert_code(&known, "4017300");
+    assert_eq!(known.text(), app.send(&unknown).await.text());
+}
+
+async fn mis_signed_token_requests_do_not_spend_the_partners_rate_limit(backend: Backend) {
+    let app = spawn_app_on(
+        backend,
+        snapqris_server::ServerConfig {
+            rate_limit: 2,
+            ..Default::default()
+        },
+    )
+    .await;
+    let other_key = RsaPrivateKey::generate().unwrap();
+    for _ in 0..10 {
+        let mut forged = app.token_request();
+        let signed = sign_token_request(&other_key, PARTNER, app.timestamp().as_str());
+        forged.set_header("X-SIGNATURE", &signed.signature);
+        assert_code(&app.send(&forged).await, "4017300");
+    }
+    assert_code(&app.send(&app.token_request()).await, "2007300");
+}
+
 crate::on_each_backend!(
     a_signed_request_gets_a_bearer_token_in_the_standard_shape,
     the_same_signed_request_twice_gives_two_fresh_tokens,
     grant_type_in_snake_case_is_accepted,
     unknown_disabled_or_mis_signing_clients_get_4017300,
     header_and_body_errors_use_the_standard_codes,
+    mis_signed_token_requests_do_not_spend_the_partners_rate_limit,
+    a_stale_timestamp_gets_one_answer_for_known_and_unknown_clients,
 );

@@ -35,13 +35,26 @@ pub fn fresh_external_id() -> String {
 }
 
 /// One partner talking to one server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PartnerSession {
     client: SnapClient,
     client_id: String,
     private_key: Arc<RsaPrivateKey>,
     auth: TransactionAuth,
     token: Option<String>,
+}
+
+/// Says whether there is a token, never what it is: a bearer token in a log is a credential.
+impl std::fmt::Debug for PartnerSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartnerSession")
+            .field("client", &self.client)
+            .field("client_id", &self.client_id)
+            .field("private_key", &self.private_key)
+            .field("auth", &self.auth)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl PartnerSession {
@@ -161,5 +174,22 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert_ne!(a, fresh_external_id());
         assert!(snapqris_protocol::ExternalId::parse(&a).is_ok());
+    }
+
+    #[test]
+    fn debug_shows_neither_the_token_nor_the_secret() {
+        let key = RsaPrivateKey::parse_pem(include_bytes!("../../../testdata/partner-private.pem"))
+            .unwrap();
+        let auth = TransactionAuth::Hmac {
+            client_secret: "the-client-secret".to_owned(),
+        };
+        let mut session =
+            PartnerSession::new("http://127.0.0.1:1", "partner-1", key, auth).unwrap();
+        session.set_token(Some("the-bearer-token".to_owned()));
+        let debug = format!("{session:?}");
+        assert!(debug.contains("partner-1"), "{debug}");
+        assert!(debug.contains("<redacted>"), "{debug}");
+        assert!(!debug.contains("the-bearer-token"), "{debug}");
+        assert!(!debug.contains("the-client-secret"), "{debug}");
     }
 }

@@ -1,5 +1,6 @@
 use std::fmt::Write;
 
+use crate::crc::{crc_text, crc16};
 use crate::merchant::Criteria;
 use crate::parse::parse;
 use crate::tlv::{Field, decode_prefix, is_template};
@@ -107,7 +108,8 @@ fn gloss(tag: u8, parent: Option<u8>, value: &str) -> Option<&'static str> {
 }
 
 /// A multi-line description of every field and sub-field with its tag, name and value, for a
-/// decoder command, ending with the verdict of [`parse`](crate::parse).
+/// decoder command, ending with the verdict of [`parse`](crate::parse). The CRC line carries
+/// its own verdict: `63 CRC: 455C (valid)`, or `(invalid, computed 455C)`.
 ///
 /// Works on invalid payloads too: it shows as much as TLV decoding reaches, then the error.
 ///
@@ -119,8 +121,19 @@ fn gloss(tag: u8, parent: Option<u8>, value: &str) -> Option<&'static str> {
 pub fn describe(payload: &str) -> String {
     let mut out = String::new();
     let (fields, error) = decode_prefix(payload, None);
-    for field in &fields {
-        describe_field(&mut out, field, None, 0);
+    for (index, field) in fields.iter().enumerate() {
+        if field.tag == 63 {
+            let last = index + 1 == fields.len() && error.is_none();
+            let verdict = crc_verdict(payload, &field.value, last);
+            let _ = writeln!(
+                out,
+                "63 {}: {} ({verdict})",
+                tag_name(63, None),
+                field.value
+            );
+        } else {
+            describe_field(&mut out, field, None, 0);
+        }
     }
     if let Some(error) = error {
         let _ = writeln!(out, "decoding stopped: {error}");
@@ -130,6 +143,21 @@ pub fn describe(payload: &str) -> String {
         Err(error) => writeln!(out, "invalid: {error}"),
     };
     out
+}
+
+/// Whether the CRC `value` matches the payload: it covers everything before the value, so it
+/// can be judged only as the payload's last field.
+fn crc_verdict(payload: &str, value: &str, last: bool) -> String {
+    if !last {
+        return "invalid, not the last field".to_owned();
+    }
+    let covered = &payload.as_bytes()[..payload.len() - value.len()];
+    let computed = crc_text(crc16(covered));
+    if value.eq_ignore_ascii_case(&computed) {
+        "valid".to_owned()
+    } else {
+        format!("invalid, computed {computed}")
+    }
 }
 
 fn describe_field(out: &mut String, field: &Field, parent: Option<u8>, depth: usize) {
@@ -193,7 +221,7 @@ mod tests {
 61 Postal code: 10640
 62 Additional data field template
   07 Terminal label: A01
-63 CRC: 455C
+63 CRC: 455C (valid)
 valid QRIS payload
 ";
         assert_eq!(text, expected);
@@ -218,9 +246,27 @@ valid QRIS payload
     fn a_bad_crc_is_reported_after_the_fields() {
         let bad = format!("{}455D", &DOKU[..DOKU.len() - 4]);
         let text = describe(&bad);
-        assert!(text.contains("63 CRC: 455D"));
+        assert!(
+            text.contains("\n63 CRC: 455D (invalid, computed 455C)\n"),
+            "{text}"
+        );
         assert!(
             text.ends_with("invalid: tag 63: crc is 455D, computed 455C\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_lower_case_crc_is_valid_on_its_line() {
+        let lower = format!("{}455c", &DOKU[..DOKU.len() - 4]);
+        assert!(describe(&lower).contains("\n63 CRC: 455c (valid)\n"));
+    }
+
+    #[test]
+    fn a_crc_before_other_fields_is_invalid_on_its_line() {
+        let text = describe("6304ABCD000201");
+        assert!(
+            text.starts_with("63 CRC: ABCD (invalid, not the last field)\n"),
             "{text}"
         );
     }

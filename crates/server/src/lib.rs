@@ -27,6 +27,7 @@ mod error;
 mod listener;
 mod metrics;
 mod openapi;
+mod panic_guard;
 mod rate_limit;
 mod reply;
 mod retention;
@@ -37,7 +38,7 @@ mod telemetry;
 mod token;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
-pub use crate::config::ServerConfig;
+pub use crate::config::{ConfigError, ServerConfig};
 pub use crate::error::ApiError;
 pub use crate::state::AppState;
 
@@ -115,6 +116,8 @@ pub fn app(state: AppState) -> Router {
         .merge(docs)
         .fallback(operations::not_found)
         .method_not_allowed_fallback(operations::method_not_allowed)
+        // Inside the request log, so a caught panic is logged and counted as its 500xx00.
+        .layer(axum::middleware::from_fn(panic_guard::catch_panic))
         .layer(axum::middleware::from_fn(telemetry::log_request))
         .with_state(state)
 }

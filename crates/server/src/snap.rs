@@ -13,6 +13,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, request};
 use axum::response::Response;
 use bytes::Bytes;
+use futures_util::FutureExt;
 use serde_json::{Map, Value};
 use snapqris_protocol::{
     ChannelId, ClientId, ExternalId, JakartaDate, ServiceCode, TransactionVerifier, XTimestamp,
@@ -20,6 +21,7 @@ use snapqris_protocol::{
 };
 use snapqris_store::{ClaimedWork, ExternalIdKey, Job, NoWork, SignatureMode, StoreError};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use time::OffsetDateTime;
@@ -145,14 +147,11 @@ async fn authenticate(
     request: &SnapRequest,
 ) -> Result<(Caller, ExternalIdKey), ApiError> {
     let inner = &state.inner;
-    // CONTRACT §4.2: the rate limit comes first, before anything can be claimed.
-    let partner_header = request.parts.headers.get("x-partner-id");
-    rate_limit::check(state, partner_header.and_then(|v| v.to_str().ok())).await?;
     let headers = transaction_headers(state, &request.parts.headers)?;
 
     let partner = inner
         .directory
-        .partner(headers.partner_id.as_str())
+        .partner(&headers.partner_id)
         .await?
         .filter(|entry| entry.partner.enabled)
         .ok_or(ApiError::InvalidToken)?;
@@ -172,12 +171,24 @@ async fn authenticate(
         }
     }
 
-    headers
-        .timestamp
-        .check_window(request.received_at, window(state))
-        .map_err(|_| ApiError::StaleTimestamp)?;
+    // Without a token, the signature is what proves who is calling: until it verifies the
+    // request is answered like an unknown client's (401xx01), so answers tell no one which ids
+    // exist or how they sign, and its timestamp (which it covers) is judged after it.
+    let unproven = || match token {
+        Some(_) => ApiError::InvalidSignature,
+        None => ApiError::InvalidToken,
+    };
+    let check_timestamp = || {
+        headers
+            .timestamp
+            .check_window(request.received_at, window(state))
+            .map_err(|_| ApiError::StaleTimestamp)
+    };
+    if token.is_some() {
+        check_timestamp()?;
+    }
 
-    let signature = headers.signature.ok_or(ApiError::InvalidSignature)?;
+    let signature = headers.signature.ok_or_else(unproven)?;
     let verifier = match partner.partner.signature_mode {
         SignatureMode::Hmac => TransactionVerifier::Hmac {
             client_secret: partner.partner.client_secret.as_bytes(),
@@ -194,8 +205,13 @@ async fn authenticate(
         signature,
         inner.config.signature_tolerance,
     )
-    .map_err(|_| ApiError::InvalidSignature)?;
+    .map_err(|_| unproven())?;
+    if token.is_none() {
+        check_timestamp()?;
+    }
     tracing::debug!(body_variant = variant.as_str(), "signature verified");
+    // CONTRACT §4.2, §8: charged only to requests proved to be the partner's, before the claim.
+    rate_limit::check(state, &headers.partner_id)?;
 
     let key = ExternalIdKey {
         client_id: headers.partner_id.clone(),
@@ -275,6 +291,11 @@ pub(crate) async fn run_transaction<S: Service>(
         let done = claim_outcome(store.claim_then(key, at, job).await?, &taken)?;
         S::answer(&state, &request, plan, done).await
     };
+    // A panic is a server failure like any other: caught here (not only by the outer panic
+    // guard) so that the claim is given back.
+    let work = AssertUnwindSafe(work).catch_unwind().map(|caught| {
+        caught.unwrap_or_else(|_| Err(ApiError::Internal("the request's work panicked".into())))
+    });
     let outcome = tokio::time::timeout(state.inner.config.request_timeout, work)
         .await
         .unwrap_or(Err(ApiError::Timeout));

@@ -46,9 +46,9 @@ impl AppState {
         Ok(AppState {
             inner: Arc::new(Inner {
                 tokens: TokenAuthority::new(&key),
-                directory: Directory::new(store.clone()),
+                directory: Directory::new(store.clone(), clock.clone()),
                 health: HealthMemo::default(),
-                rate_limit: PartnerRateLimit::new(config.rate_limit),
+                rate_limit: PartnerRateLimit::new(config.rate_limit, clock.clone()),
                 node_lease: Mutex::new(Some(lease)),
                 config,
                 store,

@@ -36,8 +36,6 @@ const UNKNOWN_CLIENT: ApiError = ApiError::UnauthorizedClient("Invalid Client or
 async fn issue(state: &AppState, request: Request<Body>) -> Result<Response, ApiError> {
     let request = read_request(state, request).await?;
     let headers = &request.parts.headers;
-    let client_key = headers.get("x-client-key").and_then(|v| v.to_str().ok());
-    rate_limit::check(state, client_key).await?;
     let timestamp = XTimestamp::parse(required_header(headers, "x-timestamp", "X-TIMESTAMP")?)
         .map_err(|_| ApiError::InvalidHeader("X-TIMESTAMP"))?;
     let client_id = ClientId::parse(required_header(headers, "x-client-key", "X-CLIENT-KEY")?)
@@ -45,16 +43,18 @@ async fn issue(state: &AppState, request: Request<Body>) -> Result<Response, Api
     let signature =
         single_header(headers, "x-signature", "X-SIGNATURE").map_err(|_| UNKNOWN_CLIENT)?;
 
-    let partner = state
-        .inner
-        .directory
-        .partner(client_id.as_str())
-        .await?
-        .filter(|entry| entry.partner.enabled)
-        .ok_or(UNKNOWN_CLIENT)?;
+    // Judged before the client is looked up, so a stale timestamp gets the same answer whether
+    // the client id exists or not.
     timestamp
         .check_window(request.received_at, window(state))
         .map_err(|_| ApiError::UnauthorizedClient("Invalid Timestamp"))?;
+    let partner = state
+        .inner
+        .directory
+        .partner(&client_id)
+        .await?
+        .filter(|entry| entry.partner.enabled)
+        .ok_or(UNKNOWN_CLIENT)?;
     verify_token_request(
         &partner.public_key,
         client_id.as_str(),
@@ -62,6 +62,8 @@ async fn issue(state: &AppState, request: Request<Body>) -> Result<Response, Api
         signature.ok_or(UNKNOWN_CLIENT)?,
     )
     .map_err(|_| UNKNOWN_CLIENT)?;
+    // CONTRACT §8: only a request that proved to be the partner's spends its quota.
+    rate_limit::check(state, &client_id)?;
 
     let body = json_object(&request.body)?;
     // `grant_type` is what at least one SDK sends (SNAP-NOTES "Token request quirks").
