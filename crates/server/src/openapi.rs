@@ -5,7 +5,6 @@
 //! the answers.
 
 use crate::error::ApiError;
-use crate::paths;
 use serde_json::{Map, Value, json};
 use snapqris_protocol::ServiceCode;
 use std::collections::BTreeMap;
@@ -139,7 +138,6 @@ fn token_headers() -> Vec<Value> {
 /// One operation: summary, headers, request schema and example, success schema and example.
 struct Operation {
     service: ServiceCode,
-    path: &'static str,
     summary: &'static str,
     request: &'static str,
     request_example: Value,
@@ -151,7 +149,6 @@ fn operations() -> Vec<Operation> {
     vec![
         Operation {
             service: ServiceCode::AccessToken,
-            path: paths::ACCESS_TOKEN,
             summary: "B2B access token (service 73)",
             request: "TokenRequest",
             request_example: json!({"grantType": "client_credentials"}),
@@ -160,7 +157,6 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             service: ServiceCode::GenerateQr,
-            path: paths::GENERATE_QR,
             summary: "Generate a static or dynamic QRIS (service 47)",
             request: "GenerateRequest",
             request_example: json!({"partnerReferenceNo": "INV-2024-0001", "merchantId": "M0001", "amount": {"value": "9000.00", "currency": "IDR"}, "terminalId": "T01", "additionalInfo": {"qrImage": false}}),
@@ -169,7 +165,6 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             service: ServiceCode::GenerateList,
-            path: paths::GENERATE_LIST,
             summary: "List the QRIS a merchant generated on a day (service 90)",
             request: "ListRequest",
             request_example: json!({"dateGenerate": "2024-05-15T00:00:00+07:00", "additionalInfo": {"merchantId": "121xxxx"}}),
@@ -182,7 +177,6 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             service: ServiceCode::Query,
-            path: paths::QUERY,
             summary: "Query a generated QRIS (service 51)",
             request: "QueryRequest",
             request_example: json!({"originalReferenceNo": "10092081", "serviceCode": "47", "merchantId": "M0001"}),
@@ -191,7 +185,6 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             service: ServiceCode::ExpireBillNumber,
-            path: paths::EXPIRE_BILL_NUMBER,
             summary: "Expire a dynamic QRIS now (service 93)",
             request: "ExpireRequest",
             request_example: json!({"billnumber": "10092081", "additionalInfo": {"merchantId": "M0001"}}),
@@ -323,7 +316,7 @@ pub(crate) fn document(path_prefix: &str) -> Value {
     let mut paths = Map::new();
     for operation in operations() {
         paths.insert(
-            format!("{path_prefix}{}", operation.path),
+            format!("{path_prefix}{}", operation.service.path()),
             operation_json(&operation),
         );
     }
