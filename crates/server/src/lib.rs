@@ -36,6 +36,7 @@ mod snap;
 mod state;
 mod telemetry;
 mod token;
+mod wire;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::ServerConfig;
