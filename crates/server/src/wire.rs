@@ -108,7 +108,9 @@ pub(crate) fn from_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError>
 /// Schemas of the protocol's values, for `#[schema(schema_with = …)]`: each pattern is the
 /// one its parser documents.
 pub(crate) mod schema {
-    use snapqris_protocol::{Amount, MerchantId, PartnerReferenceNo, TerminalId, XTimestamp};
+    use snapqris_protocol::{
+        Amount, ClientId, ExternalId, MerchantId, PartnerReferenceNo, TerminalId, XTimestamp,
+    };
     use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
     /// A string matching `pattern`.
@@ -165,6 +167,16 @@ pub(crate) mod schema {
     /// An `id_qr` as a partner sends it.
     pub(crate) fn id_qr() -> Object {
         matching(crate::services::ID_QR_PATTERN)
+    }
+
+    /// `X-PARTNER-ID` and `X-CLIENT-KEY`.
+    pub(crate) fn client_id() -> Object {
+        matching(ClientId::PATTERN)
+    }
+
+    /// `X-EXTERNAL-ID`.
+    pub(crate) fn external_id() -> Object {
+        matching(ExternalId::PATTERN)
     }
 
     /// `serviceCode` of a query: the service that made the QR, generate.
