@@ -247,10 +247,7 @@ mod tests {
     use serde_json::Value;
 
     fn testdata(name: &str) -> Vec<u8> {
-        let path = format!(
-            "{}/../../testdata/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/../../testdata/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
