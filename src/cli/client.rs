@@ -7,8 +7,7 @@ use crate::cli::show::say;
 use anyhow::{Context, anyhow, bail};
 use serde_json::json;
 use snapqris_client::{PreparedRequest, Response, SnapClient, fresh_external_id};
-use snapqris_protocol::{JakartaDate, RsaPrivateKey, TransactionSigner, XTimestamp};
-use snapqris_server::paths;
+use snapqris_protocol::{JakartaDate, RsaPrivateKey, ServiceCode, TransactionSigner, XTimestamp};
 use std::process::ExitCode;
 use time::OffsetDateTime;
 
@@ -33,7 +32,7 @@ pub(crate) async fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
             if let Some(value) = amount {
                 body["amount"] = json!({"value": value, "currency": "IDR"});
             }
-            transaction(&options, paths::GENERATE_QR, &body).await
+            transaction(&options, ServiceCode::GenerateQr.path(), &body).await
         }
         ClientCommand::List {
             options,
@@ -43,7 +42,7 @@ pub(crate) async fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
             let date = date
                 .unwrap_or_else(|| JakartaDate::of_instant(OffsetDateTime::now_utc()).to_string());
             let body = json!({"dateGenerate": date, "additionalInfo": {"merchantId": merchant_id}});
-            transaction(&options, paths::GENERATE_LIST, &body).await
+            transaction(&options, ServiceCode::GenerateList.path(), &body).await
         }
     }
 }

@@ -6,9 +6,9 @@ use crate::cli::show::say;
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use snapqris_client::{PartnerSession, PreparedRequest, Response, TransactionAuth};
-use snapqris_protocol::{ClientId, JakartaDate, MerchantId, RsaPrivateKey};
+use snapqris_protocol::{ClientId, JakartaDate, MerchantId, RsaPrivateKey, ServiceCode};
 use snapqris_qris::derive_sandbox_nmid;
-use snapqris_server::{AppState, ServerConfig, SystemClock, paths};
+use snapqris_server::{AppState, ServerConfig, SystemClock};
 use snapqris_store::{NewMerchant, NewPartner, SignatureMode};
 use std::io::Write;
 use std::process::ExitCode;
@@ -97,7 +97,7 @@ pub(crate) async fn run() -> anyhow::Result<ExitCode> {
     heading("4. A static QR (service 47, no amount)")?;
     let static_qr = call(
         &session,
-        paths::GENERATE_QR,
+        ServiceCode::GenerateQr.path(),
         &json!({"partnerReferenceNo": "demo-static-1", "merchantId": MERCHANT_ID, "terminalId": "A01"}),
     )
     .await?;
@@ -108,7 +108,7 @@ pub(crate) async fn run() -> anyhow::Result<ExitCode> {
         ))?;
         call(
             &session,
-            paths::GENERATE_QR,
+            ServiceCode::GenerateQr.path(),
             &json!({
                 "partnerReferenceNo": format!("demo-dynamic-{n}"),
                 "merchantId": MERCHANT_ID,
@@ -122,7 +122,7 @@ pub(crate) async fn run() -> anyhow::Result<ExitCode> {
     heading(&format!("7. Today's QRs of {MERCHANT_ID} (service 90)"))?;
     call(
         &session,
-        paths::GENERATE_LIST,
+        ServiceCode::GenerateList.path(),
         &json!({"dateGenerate": today.to_string(), "additionalInfo": {"merchantId": MERCHANT_ID}}),
     )
     .await?;

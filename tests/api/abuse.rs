@@ -3,8 +3,8 @@
 //! against a running server.
 
 use crate::support::{
-    Backend, GENERATE, MERCHANT, PARTNER, SECRET, TestApp, assert_code, partner_key, spawn_app,
-    spawn_app_on,
+    Backend, GENERATE, MERCHANT, PARTNER, QUERY, SECRET, TestApp, assert_code, partner_key,
+    spawn_app, spawn_app_on,
 };
 use serde_json::json;
 use snapqris_client::{PreparedRequest, Response};
@@ -339,7 +339,7 @@ async fn shutdown_lets_the_in_flight_request_finish_then_serve_returns_ok(backen
     // The QR answered during shutdown is stored.
     let query = app
         .post(
-            "/v1.0/qr/qr-mpm-query",
+            QUERY,
             &json!({"originalPartnerReferenceNo": "in-flight-at-shutdown", "serviceCode": "47", "merchantId": MERCHANT}),
         )
         .await;

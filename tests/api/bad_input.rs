@@ -55,9 +55,6 @@ fn bodies() -> Vec<Vec<u8>> {
     bodies
 }
 
-const QUERY: &str = "/v1.0/qr/qr-mpm-query";
-const EXPIRE: &str = "/v1.0/qr/qr-mpm-expire-billnumber";
-
 /// A valid body per path, to truncate and to break field by field.
 fn valid_body(path: &str) -> Value {
     match path {

@@ -1,4 +1,5 @@
 use crate::support::*;
+use snapqris_protocol::ServiceCode;
 
 async fn health_metrics_and_docs_answer(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -24,13 +25,8 @@ async fn health_metrics_and_docs_answer(backend: Backend) {
 
     let openapi = client.get("/openapi.json").await.unwrap().json().unwrap();
     assert_eq!(openapi["openapi"], "3.1.0");
-    for path in [
-        TOKEN,
-        GENERATE,
-        LIST,
-        "/v1.0/qr/qr-mpm-query",
-        "/v1.0/qr/qr-mpm-expire-billnumber",
-    ] {
+    for service in ServiceCode::ALL {
+        let path = service.path();
         assert!(openapi["paths"][path]["post"].is_object(), "{path}");
     }
     let docs = client.get("/docs/").await.unwrap();

@@ -2,9 +2,6 @@ use crate::support::*;
 use base64::Engine;
 use serde_json::json;
 
-pub(crate) const QUERY: &str = "/v1.0/qr/qr-mpm-query";
-pub(crate) const EXPIRE: &str = "/v1.0/qr/qr-mpm-expire-billnumber";
-
 fn reference_of(response: &snapqris_client::Response) -> String {
     response.json().unwrap()["referenceNo"]
         .as_str()

@@ -14,9 +14,11 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 /// Paths of the services.
-pub(crate) const TOKEN: &str = "/v1.0/access-token/b2b";
-pub(crate) const GENERATE: &str = "/v1.0/qr/qr-mpm-generate";
-pub(crate) const LIST: &str = "/v1.0/qr/qr-generate-list";
+pub(crate) const TOKEN: &str = ServiceCode::AccessToken.path();
+pub(crate) const GENERATE: &str = ServiceCode::GenerateQr.path();
+pub(crate) const LIST: &str = ServiceCode::GenerateList.path();
+pub(crate) const QUERY: &str = ServiceCode::Query.path();
+pub(crate) const EXPIRE: &str = ServiceCode::ExpireBillNumber.path();
 
 /// The partner every app starts with.
 pub(crate) const PARTNER: &str = "partner-a";

@@ -7,12 +7,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use snapqris_protocol::{
-    RsaPrivateKey, TransactionSigner, XTimestamp, minify_json, sha256_hex, sign_token_request,
-    sign_transaction,
+    RsaPrivateKey, ServiceCode, TransactionSigner, XTimestamp, minify_json, sha256_hex,
+    sign_token_request, sign_transaction,
 };
-
-/// The token path (service 73), relative to the deployment prefix.
-const TOKEN_PATH: &str = "/v1.0/access-token/b2b";
 
 /// Why a request could not be sent or answered.
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +143,7 @@ impl SnapClient {
         let body = br#"{"grantType":"client_credentials"}"#.to_vec();
         PreparedRequest {
             method: "POST".into(),
-            path: self.path(TOKEN_PATH),
+            path: self.path(ServiceCode::AccessToken.path()),
             headers: vec![
                 ("Content-Type".into(), "application/json".into()),
                 ("X-TIMESTAMP".into(), timestamp.as_str().into()),

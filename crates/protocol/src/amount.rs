@@ -17,6 +17,8 @@ impl Amount {
     pub const FIELD: &'static str = "amount.value";
     /// The most integer (rupiah) digits accepted.
     pub const MAX_INTEGER_DIGITS: usize = 15;
+    /// [`Amount::parse`]'s rules as an ECMA-262 regular expression, for the API documentation.
+    pub const PATTERN: &'static str = r"^(0|[1-9][0-9]{0,14})\.[0-9]{2}$";
 
     /// Parses `digits.dd`: no sign, no spaces, no separators, no exponent, no leading zero
     /// (except `0.dd`), at most 15 integer digits, exactly two decimals. Empty is `Missing`,

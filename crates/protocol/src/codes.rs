@@ -38,6 +38,17 @@ impl ServiceCode {
         }
     }
 
+    /// The request path, relative to any deployment prefix (CONTRACT §4).
+    pub const fn path(self) -> &'static str {
+        match self {
+            ServiceCode::AccessToken => "/v1.0/access-token/b2b",
+            ServiceCode::GenerateQr => "/v1.0/qr/qr-mpm-generate",
+            ServiceCode::Query => "/v1.0/qr/qr-mpm-query",
+            ServiceCode::GenerateList => "/v1.0/qr/qr-generate-list",
+            ServiceCode::ExpireBillNumber => "/v1.0/qr/qr-mpm-expire-billnumber",
+        }
+    }
+
     /// The service with that numeric code, if this server speaks it.
     pub fn from_code(code: u8) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.code() == code)
@@ -134,6 +145,19 @@ mod tests {
             assert_eq!(ServiceCode::from_code(service.code()), Some(service));
         }
         assert_eq!(ServiceCode::from_code(52), None);
+    }
+
+    #[test]
+    fn every_service_has_its_own_versioned_path() {
+        let mut paths: Vec<&str> = ServiceCode::ALL.iter().map(|s| s.path()).collect();
+        assert!(paths.iter().all(|p| p.starts_with("/v1.0/")), "{paths:?}");
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), ServiceCode::ALL.len());
+        assert_eq!(
+            ServiceCode::GenerateList.path(),
+            "/v1.0/qr/qr-generate-list"
+        );
     }
 
     #[test]

@@ -73,7 +73,8 @@ impl std::error::Error for FieldError {}
 macro_rules! string_field {
     (
         $(#[$meta:meta])*
-        $name:ident, field = $field:literal, max = $max:literal, allowed = $allowed:expr
+        $name:ident, field = $field:literal, max = $max:literal, allowed = $allowed:expr,
+        pattern = $pattern:literal
     ) => {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
@@ -85,6 +86,9 @@ macro_rules! string_field {
             pub const FIELD: &'static str = $field;
             /// The longest accepted value, in characters.
             pub const MAX_LEN: usize = $max;
+            /// [`Self::parse`]'s rules as an ECMA-262 regular expression, for the API
+            /// documentation (the OpenAPI schemas use it, so they cannot drift).
+            pub const PATTERN: &'static str = $pattern;
 
             /// Validates `value`: empty is `Missing`, anything else outside the rules is
             /// `InvalidFormat`, both naming [`Self::FIELD`].
@@ -156,58 +160,66 @@ fn printable_not_blank(value: &str) -> bool {
 
 string_field! {
     /// A partner's client id: 1–36 of `A-Za-z0-9._-` (`X-CLIENT-KEY`, `X-PARTNER-ID`).
-    ClientId, field = "clientId", max = 36, allowed = |v| each_byte(v, id_byte)
+    ClientId, field = "clientId", max = 36, allowed = |v| each_byte(v, id_byte),
+    pattern = "^[A-Za-z0-9._-]{1,36}$"
 }
 
 string_field! {
     /// A merchant id: 1–15 of `A-Za-z0-9` (it is written into the QR's tag 26).
     MerchantId, field = "merchantId", max = 15,
-    allowed = |v| each_byte(v, |b| b.is_ascii_alphanumeric())
+    allowed = |v| each_byte(v, |b| b.is_ascii_alphanumeric()),
+    pattern = "^[A-Za-z0-9]{1,15}$"
 }
 
 string_field! {
     /// `X-EXTERNAL-ID`: 1–36 of `A-Za-z0-9._:-`, unique per partner per Jakarta day.
     ExternalId, field = "X-EXTERNAL-ID", max = 36,
-    allowed = |v| each_byte(v, |b| id_byte(b) || b == b':')
+    allowed = |v| each_byte(v, |b| id_byte(b) || b == b':'),
+    pattern = "^[A-Za-z0-9._:-]{1,36}$"
 }
 
 string_field! {
     /// `X-CHANNEL-ID` / `CHANNEL-ID`: 1–64 printable ASCII characters, no space.
     ChannelId, field = "X-CHANNEL-ID", max = 64,
-    allowed = |v| each_byte(v, |b| b.is_ascii_graphic())
+    allowed = |v| each_byte(v, |b| b.is_ascii_graphic()),
+    pattern = "^[!-~]{1,64}$"
 }
 
 string_field! {
     /// `partnerReferenceNo`: 1–64 of `A-Za-z0-9._-`, unique per merchant.
     PartnerReferenceNo, field = "partnerReferenceNo", max = 64,
-    allowed = |v| each_byte(v, id_byte)
+    allowed = |v| each_byte(v, id_byte), pattern = "^[A-Za-z0-9._-]{1,64}$"
 }
 
 string_field! {
     /// `terminalId`: 1–16 of `A-Za-z0-9._-`.
-    TerminalId, field = "terminalId", max = 16, allowed = |v| each_byte(v, id_byte)
+    TerminalId, field = "terminalId", max = 16, allowed = |v| each_byte(v, id_byte),
+    pattern = "^[A-Za-z0-9._-]{1,16}$"
 }
 
 string_field! {
     /// A merchant's name (QR tag 59): 1–25 printable ASCII characters, not all spaces.
-    MerchantName, field = "name", max = 25, allowed = printable_not_blank
+    MerchantName, field = "name", max = 25, allowed = printable_not_blank,
+    pattern = "^(?! *$)[ -~]{1,25}$"
 }
 
 string_field! {
     /// A merchant's city (QR tag 60): 1–15 printable ASCII characters, not all spaces.
-    MerchantCity, field = "city", max = 15, allowed = printable_not_blank
+    MerchantCity, field = "city", max = 15, allowed = printable_not_blank,
+    pattern = "^(?! *$)[ -~]{1,15}$"
 }
 
 string_field! {
     /// A merchant category code (QR tag 52): exactly 4 digits.
     Mcc, field = "mcc", max = 4,
-    allowed = |v| v.len() == 4 && each_byte(v, |b| b.is_ascii_digit())
+    allowed = |v| v.len() == 4 && each_byte(v, |b| b.is_ascii_digit()),
+    pattern = "^[0-9]{4}$"
 }
 
 string_field! {
     /// A postal code (QR tag 61): 1–10 of `A-Za-z0-9`.
     PostalCode, field = "postalCode", max = 10,
-    allowed = |v| each_byte(v, |b| b.is_ascii_alphanumeric())
+    allowed = |v| each_byte(v, |b| b.is_ascii_alphanumeric()), pattern = "^[A-Za-z0-9]{1,10}$"
 }
 
 #[cfg(test)]
@@ -300,6 +312,63 @@ mod tests {
         assert_eq!(err.field(), "X-PARTNER-ID");
         assert_eq!(err.kind(), FieldErrorKind::InvalidFormat);
         assert_eq!(err.to_string(), "invalid format: X-PARTNER-ID");
+    }
+
+    /// Whether a parser accepts a text.
+    type Accepts = fn(&str) -> bool;
+
+    /// Whether `pattern` and `parse` agree on `text`.
+    fn agree(pattern: &str, parse: Accepts, text: &str) -> Result<(), String> {
+        let matched = regex::Regex::new(pattern).unwrap().is_match(text);
+        match matched == parse(text) {
+            true => Ok(()),
+            false => Err(format!(
+                "{pattern} matches {text:?}: {matched}, parse disagrees"
+            )),
+        }
+    }
+
+    /// The `(pattern, parse)` of every newtype whose pattern the `regex` crate can run (the
+    /// name and city patterns use a look-ahead, which it lacks).
+    fn patterns() -> Vec<(&'static str, Accepts)> {
+        vec![
+            (ClientId::PATTERN, |t| ClientId::parse(t).is_ok()),
+            (MerchantId::PATTERN, |t| MerchantId::parse(t).is_ok()),
+            (ExternalId::PATTERN, |t| ExternalId::parse(t).is_ok()),
+            (ChannelId::PATTERN, |t| ChannelId::parse(t).is_ok()),
+            (PartnerReferenceNo::PATTERN, |t| {
+                PartnerReferenceNo::parse(t).is_ok()
+            }),
+            (TerminalId::PATTERN, |t| TerminalId::parse(t).is_ok()),
+            (Mcc::PATTERN, |t| Mcc::parse(t).is_ok()),
+            (PostalCode::PATTERN, |t| PostalCode::parse(t).is_ok()),
+            (crate::Amount::PATTERN, |t| crate::Amount::parse(t).is_ok()),
+        ]
+    }
+
+    #[test]
+    fn each_pattern_accepts_every_character_and_length_that_parse_accepts() {
+        for (pattern, parse) in patterns() {
+            for byte in 0u8..=0x7f {
+                let c = char::from(byte);
+                for n in [1, 4, 10, 15, 16, 17, 25, 36, 37, 64, 65] {
+                    agree(pattern, parse, &c.to_string().repeat(n)).unwrap();
+                }
+                agree(pattern, parse, &format!("1{c}00")).unwrap();
+            }
+            for text in ["", "é", "a b", "9000.00", "0.00", "01.00", "1.0", "M0001\n"] {
+                agree(pattern, parse, text).unwrap();
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn each_pattern_agrees_with_parse_on_any_ascii_text(text in "[ -~]{0,70}") {
+            for (pattern, parse) in patterns() {
+                proptest::prop_assert!(agree(pattern, parse, &text).is_ok(), "{pattern} {text:?}");
+            }
+        }
     }
 
     #[test]

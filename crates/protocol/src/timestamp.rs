@@ -34,6 +34,10 @@ pub struct XTimestamp {
 }
 
 impl XTimestamp {
+    /// The syntax [`Self::parse`] accepts, as an ECMA-262 regular expression for the API
+    /// documentation; `parse` also refuses dates and times that do not exist.
+    pub const PATTERN: &'static str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$";
+
     /// Parses an `X-TIMESTAMP` header value.
     pub fn parse(raw: &str) -> Result<Self, TimestampError> {
         let (instant, rest) = parse_date_time(raw.as_bytes(), OffsetSyntax::Rfc3339)
@@ -225,18 +229,39 @@ mod tests {
         assert_eq!(negative.instant(), datetime!(2024-03-15 03:20:30 UTC));
     }
 
+    /// Forms refused for their syntax alone, which [`XTimestamp::PATTERN`] refuses too.
+    const WRONG_SYNTAX: [&str; 7] = [
+        "2024-03-15T10:20:30+0700",
+        "2024-03-15 10:20:30+07:00",
+        "2024-03-15t10:20:30+07:00",
+        "2024-03-15T10:20:30z",
+        "2024-03-15T10:20:30",
+        "2024-03-15T10:20:30.1234567890Z",
+        "2024-03-15T10:20:30+07:00 ",
+    ];
+
+    #[test]
+    fn the_pattern_matches_every_accepted_form_and_refuses_the_wrong_syntax() {
+        let pattern = regex::Regex::new(XTimestamp::PATTERN).unwrap();
+        for good in [
+            "2024-03-15T10:20:30+07:00",
+            "2024-03-15T03:20:30.123Z",
+            "2024-03-15T03:20:30.123456789Z",
+            "2024-03-14T22:20:30-05:00",
+        ] {
+            assert!(XTimestamp::parse(good).is_ok(), "{good}");
+            assert!(pattern.is_match(good), "{good}");
+        }
+        for bad in WRONG_SYNTAX {
+            assert!(!pattern.is_match(bad), "{bad}");
+        }
+    }
+
     #[test]
     fn non_rfc3339_forms_are_malformed() {
-        for bad in [
+        for bad in WRONG_SYNTAX.into_iter().chain([
             "",
-            "2024-03-15T10:20:30+0700",
-            "2024-03-15 10:20:30+07:00",
-            "2024-03-15t10:20:30+07:00",
-            "2024-03-15T10:20:30z",
-            "2024-03-15T10:20:30",
-            "2024-03-15T10:20:30.1234567890Z",
             "2024-03-15T10:20:30.Z",
-            "2024-03-15T10:20:30+07:00 ",
             "2024-03-15T10:20:30+07:00x",
             "2024-02-30T10:20:30+07:00",
             "2023-02-29T10:20:30+07:00",
@@ -249,7 +274,7 @@ mod tests {
             "24-03-15T10:20:30+07:00",
             "2024-3-15T10:20:30+07:00",
             "2024-03-15T10:20:30+07",
-        ] {
+        ]) {
             assert_eq!(
                 XTimestamp::parse(bad),
                 Err(TimestampError::Malformed),

@@ -36,6 +36,7 @@ mod snap;
 mod state;
 mod telemetry;
 mod token;
+mod wire;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::{ConfigError, ServerConfig};
@@ -45,34 +46,21 @@ pub use crate::state::AppState;
 use axum::Router;
 use axum::routing::{get, post};
 use services::operations;
+use snapqris_protocol::ServiceCode;
 use std::future::Future;
-
-/// The API paths, relative to the deployment prefix.
-pub mod paths {
-    /// Service 73.
-    pub const ACCESS_TOKEN: &str = "/v1.0/access-token/b2b";
-    /// Service 47.
-    pub const GENERATE_QR: &str = "/v1.0/qr/qr-mpm-generate";
-    /// Service 90.
-    pub const GENERATE_LIST: &str = "/v1.0/qr/qr-generate-list";
-    /// Service 51.
-    pub const QUERY: &str = "/v1.0/qr/qr-mpm-query";
-    /// Service 93.
-    pub const EXPIRE_BILL_NUMBER: &str = "/v1.0/qr/qr-mpm-expire-billnumber";
-}
 
 /// The `service` label of a request path, for logs and metrics.
 pub(crate) fn service_label(path: &str) -> &'static str {
-    const SERVICES: [(&str, &str); 5] = [
-        (paths::ACCESS_TOKEN, "73"),
-        (paths::GENERATE_QR, "47"),
-        (paths::GENERATE_LIST, "90"),
-        (paths::QUERY, "51"),
-        (paths::EXPIRE_BILL_NUMBER, "93"),
+    const SERVICES: [(ServiceCode, &str); 5] = [
+        (ServiceCode::AccessToken, "73"),
+        (ServiceCode::GenerateQr, "47"),
+        (ServiceCode::GenerateList, "90"),
+        (ServiceCode::Query, "51"),
+        (ServiceCode::ExpireBillNumber, "93"),
     ];
     SERVICES
         .iter()
-        .find(|(suffix, _)| path.ends_with(suffix))
+        .find(|(service, _)| path.ends_with(service.path()))
         .map(|(_, label)| *label)
         .unwrap_or(match path {
             "/health" => "health",
@@ -92,23 +80,23 @@ pub fn app(state: AppState) -> Router {
     // the path exactly as the client sent it.
     Router::new()
         .route(
-            &format!("{prefix}{}", paths::ACCESS_TOKEN),
+            &format!("{prefix}{}", ServiceCode::AccessToken.path()),
             post(services::token::access_token),
         )
         .route(
-            &format!("{prefix}{}", paths::GENERATE_QR),
+            &format!("{prefix}{}", ServiceCode::GenerateQr.path()),
             post(services::generate::generate_qr),
         )
         .route(
-            &format!("{prefix}{}", paths::GENERATE_LIST),
+            &format!("{prefix}{}", ServiceCode::GenerateList.path()),
             post(services::generate_list::generate_list),
         )
         .route(
-            &format!("{prefix}{}", paths::QUERY),
+            &format!("{prefix}{}", ServiceCode::Query.path()),
             post(services::query::query_qr),
         )
         .route(
-            &format!("{prefix}{}", paths::EXPIRE_BILL_NUMBER),
+            &format!("{prefix}{}", ServiceCode::ExpireBillNumber.path()),
             post(services::expire::expire_bill),
         )
         .route("/health", get(operations::health))

@@ -1,14 +1,21 @@
 //! The OpenAPI 3.1 description served at `/openapi.json` (and rendered at `/docs`).
 //!
-//! Response codes are not typed in by hand: each operation lists what
-//! [`ApiError::response_code`] gives for that service, so the document cannot drift from
-//! the answers.
+//! Nothing in it is typed in twice: each operation lists the response codes that
+//! [`ApiError::response_code`] gives for that service, and the request and answer schemas are
+//! derived from the types the services read and write (their patterns from the protocol's
+//! newtypes), so the document cannot drift from the answers.
 
 use crate::error::ApiError;
-use crate::paths;
+use crate::reply::SnapStatus;
+use crate::services::{expire, generate, generate_list, query, token};
+use crate::wire::schema;
 use serde_json::{Map, Value, json};
 use snapqris_protocol::ServiceCode;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{Object, Schema};
 
 /// One sample of every failure a transaction service can answer.
 fn transaction_errors() -> Vec<ApiError> {
@@ -66,10 +73,10 @@ fn error_codes(service: ServiceCode) -> BTreeMap<u16, Vec<(String, String)>> {
     by_status
 }
 
-fn header(name: &str, description: &str, required: bool, pattern: &str) -> Value {
+fn header(name: &str, description: &str, required: bool, schema: Object) -> Value {
     json!({
         "name": name, "in": "header", "required": required, "description": description,
-        "schema": {"type": "string", "pattern": pattern}
+        "schema": schema
     })
 }
 
@@ -79,37 +86,37 @@ fn transaction_headers() -> Vec<Value> {
             "Authorization",
             "`Bearer <accessToken>` from service 73 (optional for rsa-mode partners).",
             false,
-            "^Bearer .+$",
+            schema::matching("^Bearer .+$"),
         ),
         header(
             "X-TIMESTAMP",
             "RFC 3339 time of the request, within the timestamp window of server time.",
             true,
-            r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$",
+            schema::timestamp(),
         ),
         header(
             "X-PARTNER-ID",
             "The partner's client id; must own the token.",
             true,
-            "^[A-Za-z0-9._-]{1,36}$",
+            schema::client_id(),
         ),
         header(
             "X-EXTERNAL-ID",
             "Unique per partner per Asia/Jakarta day.",
             true,
-            "^[A-Za-z0-9._:-]{1,36}$",
+            schema::external_id(),
         ),
         header(
             "X-SIGNATURE",
             "Base64 HMAC-SHA512 (hmac partners) or SHA256withRSA (rsa partners) of `POST:path:[token:]hex(sha256(minify(body))):X-TIMESTAMP`.",
             true,
-            "^[A-Za-z0-9+/=]+$",
+            schema::matching("^[A-Za-z0-9+/=]+$"),
         ),
         header(
             "CHANNEL-ID",
             "Channel id (also `X-CHANNEL-ID`); up to 64 characters.",
             false,
-            "^.{1,64}$",
+            schema::matching(snapqris_protocol::ChannelId::PATTERN),
         ),
     ]
 }
@@ -120,19 +127,19 @@ fn token_headers() -> Vec<Value> {
             "X-TIMESTAMP",
             "RFC 3339 time of the request.",
             true,
-            r"^\d{4}-\d{2}-\d{2}T.+$",
+            schema::timestamp(),
         ),
         header(
             "X-CLIENT-KEY",
             "The partner's client id.",
             true,
-            "^[A-Za-z0-9._-]{1,36}$",
+            schema::client_id(),
         ),
         header(
             "X-SIGNATURE",
             "Base64 SHA256withRSA of `clientId|X-TIMESTAMP` with the partner's private key.",
             true,
-            "^[A-Za-z0-9+/=]+$",
+            schema::matching("^[A-Za-z0-9+/=]+$"),
         ),
     ]
 }
@@ -140,11 +147,12 @@ fn token_headers() -> Vec<Value> {
 /// One operation: summary, headers, request schema and example, success schema and example.
 struct Operation {
     service: ServiceCode,
-    path: &'static str,
     summary: &'static str,
-    request: &'static str,
+    /// The request body's schema.
+    request: Cow<'static, str>,
     request_example: Value,
-    response: &'static str,
+    /// The schema of the answer's fields after its status.
+    response: Cow<'static, str>,
     response_example: Value,
 }
 
@@ -152,29 +160,26 @@ fn operations() -> Vec<Operation> {
     vec![
         Operation {
             service: ServiceCode::AccessToken,
-            path: paths::ACCESS_TOKEN,
             summary: "B2B access token (service 73)",
-            request: "TokenRequest",
+            request: token::TokenBody::name(),
             request_example: json!({"grantType": "client_credentials"}),
-            response: "TokenResponse",
+            response: token::TokenAnswer::name(),
             response_example: json!({"responseCode": "2007300", "responseMessage": "Successful", "accessToken": "eyJ…", "tokenType": "Bearer", "expiresIn": "900"}),
         },
         Operation {
             service: ServiceCode::GenerateQr,
-            path: paths::GENERATE_QR,
             summary: "Generate a static or dynamic QRIS (service 47)",
-            request: "GenerateRequest",
+            request: generate::GenerateBody::name(),
             request_example: json!({"partnerReferenceNo": "INV-2024-0001", "merchantId": "M0001", "amount": {"value": "9000.00", "currency": "IDR"}, "terminalId": "T01", "additionalInfo": {"qrImage": false}}),
-            response: "GenerateResponse",
+            response: generate::GenerateAnswer::name(),
             response_example: json!({"responseCode": "2004700", "responseMessage": "Successful", "referenceNo": "10092081", "partnerReferenceNo": "INV-2024-0001", "qrContent": "00020101021226…6304ABCD", "merchantName": "Kopi Kenangan", "terminalId": "T01", "additionalInfo": {"type": "dynamic", "expiredTime": "2024-05-15T14:50:49+07:00"}}),
         },
         Operation {
             service: ServiceCode::GenerateList,
-            path: paths::GENERATE_LIST,
             summary: "List the QRIS a merchant generated on a day (service 90)",
-            request: "ListRequest",
+            request: generate_list::ListBody::name(),
             request_example: json!({"dateGenerate": "2024-05-15T00:00:00+07:00", "additionalInfo": {"merchantId": "121xxxx"}}),
-            response: "ListResponse",
+            response: generate_list::ListAnswer::name(),
             // The seed's example, corrected (CONTRACT §5): no stray brace, expiry after generation.
             response_example: json!({"responseCode": "2009000", "responseMessage": "Successful", "dataDetail": [
                 {"id_qr": "10092081", "type": "dynamic", "generate_time": "2024-05-15 14:20:49", "expired_date": "2024-05-15 15:20:49", "amount": "9000.00"},
@@ -183,20 +188,18 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             service: ServiceCode::Query,
-            path: paths::QUERY,
             summary: "Query a generated QRIS (service 51)",
-            request: "QueryRequest",
+            request: query::QueryBody::name(),
             request_example: json!({"originalReferenceNo": "10092081", "serviceCode": "47", "merchantId": "M0001"}),
-            response: "QueryResponse",
+            response: query::QueryAnswer::name(),
             response_example: json!({"responseCode": "2005100", "responseMessage": "Successful", "originalReferenceNo": "10092081", "originalPartnerReferenceNo": "INV-2024-0001", "serviceCode": "47", "latestTransactionStatus": "00", "transactionStatusDesc": "Success", "paidTime": "2024-05-15T14:25:00+07:00", "amount": {"value": "9000.00", "currency": "IDR"}, "qrContent": "00020101021226…6304ABCD", "additionalInfo": {"type": "dynamic", "expiredTime": "2024-05-15T14:50:49+07:00"}}),
         },
         Operation {
             service: ServiceCode::ExpireBillNumber,
-            path: paths::EXPIRE_BILL_NUMBER,
             summary: "Expire a dynamic QRIS now (service 93)",
-            request: "ExpireRequest",
+            request: expire::ExpireBody::name(),
             request_example: json!({"billnumber": "10092081", "additionalInfo": {"merchantId": "M0001"}}),
-            response: "ExpireResponse",
+            response: expire::ExpireAnswer::name(),
             response_example: json!({"responseCode": "2009300", "responseMessage": "Successful", "billnumber": "10092081", "expiredTime": "2024-05-15T14:30:00+07:00", "additionalInfo": {"merchantId": "M0001"}}),
         },
     ]
@@ -211,7 +214,8 @@ fn operation_json(operation: &Operation) -> Value {
     responses.insert(
         "200".into(),
         json!({"description": "Successful", "content": {"application/json": {
-            "schema": schema_ref(operation.response), "example": operation.response_example}}}),
+            "schema": {"allOf": [schema_ref(&SnapStatus::name()), schema_ref(&operation.response)]},
+            "example": operation.response_example}}}),
     );
     for (status, codes) in error_codes(operation.service) {
         let description = codes
@@ -231,7 +235,7 @@ fn operation_json(operation: &Operation) -> Value {
         responses.insert(
             status.to_string(),
             json!({"description": description, "content": {"application/json": {
-                "schema": schema_ref("SnapError"), "examples": examples}}}),
+                "schema": schema_ref(&SnapStatus::name()), "examples": examples}}}),
         );
     }
     let parameters = match operation.service {
@@ -243,80 +247,36 @@ fn operation_json(operation: &Operation) -> Value {
         "operationId": format!("service{}", operation.service.code()),
         "parameters": parameters,
         "requestBody": {"required": true, "content": {"application/json": {
-            "schema": schema_ref(operation.request), "example": operation.request_example}}},
+            "schema": schema_ref(&operation.request), "example": operation.request_example}}},
         "responses": responses,
     }})
 }
 
-fn string(pattern: Option<&str>) -> Value {
-    match pattern {
-        Some(pattern) => json!({"type": "string", "pattern": pattern}),
-        None => json!({"type": "string"}),
-    }
+/// Adds `T`'s schema and those it refers to.
+fn add_schema<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+    schemas.push((T::name().into_owned(), T::schema()));
+    T::schemas(schemas);
 }
 
-fn schemas() -> Value {
-    let amount = json!({"type": "object", "required": ["value", "currency"], "properties": {
-        "value": string(Some(r"^\d{1,15}\.\d{2}$")), "currency": {"type": "string", "enum": ["IDR"]}}});
-    let nullable_amount = json!({"oneOf": [schema_ref("Amount"), {"type": "null"}]});
-    let nullable_string = json!({"type": ["string", "null"]});
-    let base = |extra: Value| -> Value {
-        let mut properties = Map::new();
-        properties.insert("responseCode".into(), string(Some(r"^\d{7}$")));
-        properties.insert("responseMessage".into(), string(None));
-        if let Value::Object(extra) = extra {
-            properties.extend(extra);
-        }
-        json!({"type": "object", "required": ["responseCode", "responseMessage"], "properties": properties})
-    };
-    json!({
-        "Amount": amount,
-        "SnapError": base(json!({})),
-        "TokenRequest": {"type": "object", "properties": {
-            "grantType": {"type": "string", "enum": ["client_credentials"]},
-            "grant_type": {"type": "string", "enum": ["client_credentials"]},
-            "additionalInfo": {}}},
-        "TokenResponse": base(json!({"accessToken": string(None), "tokenType": {"type": "string", "enum": ["Bearer"]}, "expiresIn": string(Some(r"^\d+$"))})),
-        "GenerateRequest": {"type": "object", "required": ["partnerReferenceNo", "merchantId"], "properties": {
-            "partnerReferenceNo": string(Some("^[A-Za-z0-9._-]{1,64}$")),
-            "merchantId": string(Some("^[A-Za-z0-9]{1,15}$")),
-            "amount": schema_ref("Amount"),
-            "terminalId": string(Some("^[A-Za-z0-9._-]{0,16}$")),
-            "validityPeriod": {"type": "string", "format": "date-time"},
-            "additionalInfo": {"type": "object", "properties": {"qrImage": {"type": "boolean"}}}}},
-        "GenerateResponse": base(json!({
-            "referenceNo": string(Some(r"^\d{1,20}$")), "partnerReferenceNo": string(None),
-            "qrContent": string(None), "merchantName": string(None), "terminalId": nullable_string,
-            "qrImage": {"type": "string", "contentEncoding": "base64", "contentMediaType": "image/png"},
-            "additionalInfo": {"type": "object", "properties": {
-                "type": {"type": "string", "enum": ["static", "dynamic"]},
-                "expiredTime": {"type": ["string", "null"]}}}})),
-        "ListRequest": {"type": "object", "required": ["dateGenerate", "additionalInfo"], "properties": {
-            "dateGenerate": {"type": "string", "description": "ISO-8601 date-time with offset, or yyyy-MM-dd; its date as written is the Asia/Jakarta day."},
-            "additionalInfo": {"type": "object", "required": ["merchantId"], "properties": {"merchantId": string(None)}}}},
-        "ListItem": {"type": "object", "required": ["id_qr", "type", "generate_time", "expired_date", "amount"], "properties": {
-            "id_qr": string(Some(r"^\d{1,20}$")),
-            "type": {"type": "string", "enum": ["static", "dynamic"]},
-            "generate_time": string(Some(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")),
-            "expired_date": {"type": ["string", "null"]},
-            "amount": {"type": ["string", "null"]}}},
-        "ListResponse": base(json!({"dataDetail": {"type": "array", "items": schema_ref("ListItem")}})),
-        "QueryRequest": {"type": "object", "required": ["serviceCode", "merchantId"], "properties": {
-            "originalReferenceNo": string(Some(r"^\d{1,19}$")),
-            "originalPartnerReferenceNo": string(None),
-            "serviceCode": {"type": "string", "enum": ["47"]},
-            "merchantId": string(None)}},
-        "QueryResponse": base(json!({
-            "originalReferenceNo": string(None), "originalPartnerReferenceNo": string(None),
-            "serviceCode": string(None),
-            "latestTransactionStatus": {"type": "string", "enum": ["00", "01", "05"]},
-            "transactionStatusDesc": string(None), "paidTime": {"type": ["string", "null"]},
-            "amount": nullable_amount, "qrContent": string(None), "additionalInfo": {"type": "object"}})),
-        "ExpireRequest": {"type": "object", "required": ["billnumber", "additionalInfo"], "properties": {
-            "billnumber": string(Some(r"^\d{1,19}$")),
-            "additionalInfo": {"type": "object", "required": ["merchantId"], "properties": {"merchantId": string(None)}}}},
-        "ExpireResponse": base(json!({"billnumber": string(None), "expiredTime": string(None), "additionalInfo": {"type": "object"}})),
-    })
+/// Every request and answer schema, derived from the types the services read and write.
+fn schemas() -> Map<String, Value> {
+    let mut schemas = Vec::new();
+    add_schema::<SnapStatus>(&mut schemas);
+    add_schema::<token::TokenBody>(&mut schemas);
+    add_schema::<token::TokenAnswer>(&mut schemas);
+    add_schema::<generate::GenerateBody>(&mut schemas);
+    add_schema::<generate::GenerateAnswer>(&mut schemas);
+    add_schema::<generate_list::ListBody>(&mut schemas);
+    add_schema::<generate_list::ListAnswer>(&mut schemas);
+    add_schema::<query::QueryBody>(&mut schemas);
+    add_schema::<query::QueryAnswer>(&mut schemas);
+    add_schema::<expire::ExpireBody>(&mut schemas);
+    add_schema::<expire::ExpireAnswer>(&mut schemas);
+    schemas
+        .into_iter()
+        // A schema is plain data and always serialises; `{}` (anything) if it ever did not.
+        .map(|(name, schema)| (name, serde_json::to_value(schema).unwrap_or(json!({}))))
+        .collect()
 }
 
 /// The whole document, with every path under `path_prefix`.
@@ -324,11 +284,11 @@ pub(crate) fn document(path_prefix: &str) -> Value {
     let mut paths = Map::new();
     for operation in operations() {
         paths.insert(
-            format!("{path_prefix}{}", operation.path),
+            format!("{path_prefix}{}", operation.service.path()),
             operation_json(&operation),
         );
     }
-    let not_found = json!({"description": "Unknown path: `4040000` Not Found", "content": {"application/json": {"schema": schema_ref("SnapError")}}});
+    let not_found = json!({"description": "Unknown path: `4040000` Not Found", "content": {"application/json": {"schema": schema_ref(&SnapStatus::name())}}});
     paths.insert("/health".into(), json!({"get": {"summary": "200 when the store answers, 503 otherwise", "operationId": "health", "responses": {
         "200": {"description": "Healthy", "content": {"application/json": {"schema": {"type": "object", "properties": {"status": {"type": "string"}}}}}},
         "503": {"description": "The store does not answer"}, "404": not_found}}}));
@@ -357,6 +317,88 @@ mod tests {
         ] {
             assert!(doc.contains(code), "{code}");
         }
+    }
+
+    #[test]
+    fn every_operation_refers_to_schemas_that_are_present() {
+        let doc = document("");
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        let text = doc.to_string();
+        let mut referred = 0;
+        for reference in text.split("\"#/components/schemas/").skip(1) {
+            let name = &reference[..reference.find('"').unwrap()];
+            assert!(
+                schemas.contains_key(name),
+                "{name} is referred to but absent"
+            );
+            referred += 1;
+        }
+        assert!(referred > 20, "{referred}");
+        for name in [
+            "SnapStatus",
+            "TokenRequest",
+            "TokenAnswer",
+            "GenerateRequest",
+            "GenerateAnswer",
+            "ListRequest",
+            "ListAnswer",
+            "ListItem",
+            "QueryRequest",
+            "QueryAnswer",
+            "ExpireRequest",
+            "ExpireAnswer",
+        ] {
+            assert!(schemas.contains_key(name), "{name}");
+        }
+        for service in ServiceCode::ALL {
+            let post = &doc["paths"][service.path()]["post"];
+            let request = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                .as_str()
+                .unwrap();
+            assert!(request.ends_with("Request"), "{request}");
+        }
+    }
+
+    #[test]
+    fn request_patterns_are_the_newtypes_own() {
+        use snapqris_protocol::{Amount, ClientId, MerchantId, PartnerReferenceNo, TerminalId};
+        let doc = document("");
+        let schemas = &doc["components"]["schemas"];
+        let generate = &schemas["GenerateRequest"]["properties"];
+        assert_eq!(generate["merchantId"]["pattern"], MerchantId::PATTERN);
+        assert_eq!(
+            generate["partnerReferenceNo"]["pattern"],
+            PartnerReferenceNo::PATTERN
+        );
+        assert_eq!(generate["terminalId"]["pattern"], TerminalId::PATTERN);
+        assert_eq!(
+            schemas["AmountRequest"]["properties"]["value"]["pattern"],
+            Amount::PATTERN
+        );
+        assert_eq!(
+            schemas["MerchantInfo"]["properties"]["merchantId"]["pattern"],
+            MerchantId::PATTERN
+        );
+        let headers = doc["paths"][ServiceCode::GenerateList.path()]["post"]["parameters"]
+            .as_array()
+            .unwrap();
+        let partner = headers
+            .iter()
+            .find(|h| h["name"] == "X-PARTNER-ID")
+            .unwrap();
+        assert_eq!(partner["schema"]["pattern"], ClientId::PATTERN);
+    }
+
+    #[test]
+    fn answer_fields_that_may_be_null_are_still_required() {
+        let doc = document("");
+        let schemas = &doc["components"]["schemas"];
+        let required = |schema: &str| schemas[schema]["required"].to_string();
+        assert!(required("ListItem").contains("expired_date"));
+        assert!(required("ListItem").contains("amount"));
+        assert!(required("GenerateAnswer").contains("terminalId"));
+        assert!(!required("GenerateAnswer").contains("qrImage"));
+        assert!(required("QueryAnswer").contains("paidTime"));
     }
 
     #[test]

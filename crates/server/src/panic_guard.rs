@@ -66,10 +66,10 @@ mod tests {
             panic!("a bug")
         }
         Router::new()
-            .route(crate::paths::GENERATE_LIST, post(panics))
+            .route(ServiceCode::GenerateList.path(), post(panics))
             .route("/elsewhere", post(panics))
             .route(
-                crate::paths::QUERY,
+                ServiceCode::Query.path(),
                 post(|| async { snap_json(200, "2005100", "Successful") }),
             )
             .layer(axum::middleware::from_fn(catch_panic))
@@ -77,7 +77,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_service_answers_its_500xx00() {
-        let (status, body) = answer(panicking_router(), crate::paths::GENERATE_LIST).await;
+        let (status, body) = answer(panicking_router(), ServiceCode::GenerateList.path()).await;
         assert_eq!(status, 500);
         assert_eq!(
             body,
@@ -94,7 +94,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_answer_without_a_panic_passes_unchanged() {
-        let (status, body) = answer(panicking_router(), crate::paths::QUERY).await;
+        let (status, body) = answer(panicking_router(), ServiceCode::Query.path()).await;
         assert_eq!(status, 200);
         assert_eq!(body["responseCode"], "2005100");
     }

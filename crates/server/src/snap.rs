@@ -14,7 +14,6 @@ use axum::http::{HeaderMap, Request, request};
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::FutureExt;
-use serde_json::{Map, Value};
 use snapqris_protocol::{
     ChannelId, ClientId, ExternalId, JakartaDate, ServiceCode, TransactionVerifier, XTimestamp,
     verify_transaction,
@@ -343,40 +342,6 @@ pub(crate) fn require_service(caller: &Caller, service: ServiceCode) -> Result<(
         Ok(())
     } else {
         Err(ApiError::ServiceNotGranted)
-    }
-}
-
-/// The body as a JSON object, else `400xx00`.
-pub(crate) fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(ApiError::BadRequest("Body is not a JSON object")),
-        Err(_) => Err(ApiError::BadRequest("Body is not valid JSON")),
-    }
-}
-
-/// An optional string field: absent or `null` is `None`, another type is `400xx01`.
-pub(crate) fn optional_str<'a>(
-    object: &'a Map<String, Value>,
-    key: &str,
-    field: &str,
-) -> Result<Option<&'a str>, ApiError> {
-    match object.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text)),
-        Some(_) => Err(ApiError::InvalidField(field.to_owned())),
-    }
-}
-
-/// A mandatory string field: absent, `null` or empty is `400xx02`, another type `400xx01`.
-pub(crate) fn required_str<'a>(
-    object: &'a Map<String, Value>,
-    key: &str,
-    field: &str,
-) -> Result<&'a str, ApiError> {
-    match optional_str(object, key, field)? {
-        Some(text) if !text.is_empty() => Ok(text),
-        _ => Err(ApiError::MissingField(field.to_owned())),
     }
 }
 

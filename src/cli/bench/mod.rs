@@ -20,8 +20,7 @@ use hyper::header::{HOST, HeaderValue};
 use hyper_util::rt::TokioIo;
 use serde_json::json;
 use snapqris_client::{PartnerSession, PreparedRequest, TransactionAuth, fresh_external_id};
-use snapqris_protocol::{JakartaDate, RsaPrivateKey, XTimestamp};
-use snapqris_server::paths;
+use snapqris_protocol::{JakartaDate, RsaPrivateKey, ServiceCode, XTimestamp};
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -265,14 +264,14 @@ impl Target {
                 let mut body = self.body.clone();
                 body["partnerReferenceNo"] = json!(fresh_external_id());
                 session.prepare_with(
-                    paths::GENERATE_QR,
+                    ServiceCode::GenerateQr.path(),
                     body.to_string().as_bytes(),
                     &fresh_external_id(),
                     &now,
                 )
             }
             BenchEndpoint::List => session.prepare_with(
-                paths::GENERATE_LIST,
+                ServiceCode::GenerateList.path(),
                 self.body.to_string().as_bytes(),
                 &fresh_external_id(),
                 &now,

@@ -1,22 +1,25 @@
 //! Service 90: Generate List, the seed (CONTRACT §4.3): every QR a merchant generated on a
 //! Jakarta day, newest first, streamed.
 
-use crate::error::{ApiError, Chain};
-use crate::reply::ResponseCodeTag;
-use crate::services::{additional_info_merchant_id, owned_merchant};
-use crate::snap::{
-    Caller, Service, SnapRequest, json_object, require_service, required_str, run_transaction,
-};
+use crate::error::ApiError;
+use crate::reply::{QrType, ResponseCodeTag};
+use crate::services::{MerchantInfoBody, additional_info_merchant_id, owned_merchant};
+use crate::snap::{Caller, Service, SnapRequest, require_service, run_transaction};
 use crate::state::AppState;
+use crate::wire::{Field, from_body, schema};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use snapqris_protocol::{Amount, JakartaDate, MerchantId, ServiceCode, push_jakarta_local};
+use serde::{Deserialize, Serialize};
+use snapqris_protocol::{
+    Amount, FieldError, JakartaDate, MerchantId, ServiceCode, push_jakarta_local,
+};
 use snapqris_store::{FirstListPage, ListPage, QrSummary, StoreError};
 use std::fmt::Write;
+use utoipa::ToSchema;
 
 const SERVICE: ServiceCode = ServiceCode::GenerateList;
 const SUCCESS_CODE: &str = "2009000";
@@ -35,17 +38,72 @@ pub(crate) async fn generate_list(
     run_transaction::<GenerateList>(state, request).await
 }
 
+/// The request body as sent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ListRequest)]
+pub(crate) struct ListBody {
+    /// An ISO-8601 date-time with offset, or `yyyy-MM-dd`; its date as written is the
+    /// Asia/Jakarta day to list.
+    #[schema(value_type = String, required = true)]
+    #[serde(default)]
+    date_generate: Field<String>,
+    /// The merchant.
+    #[schema(value_type = MerchantInfoBody, required = true)]
+    #[serde(default)]
+    additional_info: Field<MerchantInfoBody>,
+}
+
 /// The validated request body.
 struct ListRequest {
     day: JakartaDate,
     merchant_id: MerchantId,
 }
 
+impl TryFrom<ListBody> for ListRequest {
+    type Error = FieldError;
+
+    fn try_from(body: ListBody) -> Result<Self, FieldError> {
+        Ok(ListRequest {
+            day: JakartaDate::parse(&body.date_generate.required("dateGenerate")?)?,
+            merchant_id: additional_info_merchant_id(body.additional_info)?,
+        })
+    }
+}
+
 fn parse_body(body: &[u8]) -> Result<ListRequest, ApiError> {
-    let object = json_object(body)?;
-    let day = JakartaDate::parse(required_str(&object, "dateGenerate", "dateGenerate")?)?;
-    let merchant_id = additional_info_merchant_id(&object)?;
-    Ok(ListRequest { day, merchant_id })
+    Ok(from_body::<ListBody>(body)?.try_into()?)
+}
+
+/// The `2009000` answer after its status (written by hand and streamed).
+#[derive(ToSchema)]
+#[schema(as = ListAnswer)]
+#[expect(dead_code, reason = "the documented shape of what `list` streams")]
+pub(crate) struct ListAnswer {
+    /// Every QR the merchant generated that day, newest first (ties: higher `id_qr` first).
+    #[schema(rename = "dataDetail")]
+    data_detail: Vec<ListItem>,
+}
+
+/// One `dataDetail` item, in the seed example's field names and order (CONTRACT §5); a test
+/// checks that `push_item_json` writes this shape.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ListItem {
+    /// The QR id.
+    #[schema(pattern = r"^[0-9]{1,20}$")]
+    id_qr: String,
+    /// `static` or `dynamic`.
+    #[serde(rename = "type")]
+    kind: QrType,
+    /// Jakarta local time, `yyyy-MM-dd HH:mm:ss`.
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$")]
+    generate_time: String,
+    /// Jakarta local time; `null` for a static QR.
+    #[schema(required = true)]
+    expired_date: Option<String>,
+    /// Two decimals; `null` for a static QR.
+    #[schema(schema_with = schema::nullable_amount_value, required = true)]
+    amount: Option<Amount>,
 }
 
 /// Checks the request: its body, the partner's grant, the merchant's owner.
@@ -131,7 +189,7 @@ async fn list(state: &AppState, body: ListRequest, first: ListPage) -> Result<Re
             let mut text = String::with_capacity(chunk.len() * ITEM_BYTES);
             for item in chunk {
                 let item =
-                    item.inspect_err(|e| tracing::error!(error = %Chain(e), "list stream failed"))?;
+                    item.inspect_err(|e| tracing::error!(error = ?e, "list stream failed"))?;
                 text.push(',');
                 push_item_json(&mut text, &item);
             }
@@ -198,8 +256,16 @@ mod tests {
     fn item_json(item: &QrSummary) -> String {
         let mut text = String::new();
         push_item_json(&mut text, item);
-        // Whatever the writer produces must be valid JSON.
+        // Whatever the writer produces must be valid JSON, of the documented shape.
         serde_json::from_str::<Value>(&text).expect("valid JSON");
+        let documented = ListItem {
+            id_qr: item.id_qr.to_string(),
+            kind: item.kind.into(),
+            generate_time: snapqris_protocol::format_jakarta_local(item.generated_at),
+            expired_date: item.expires_at.map(snapqris_protocol::format_jakarta_local),
+            amount: item.amount_sen.map(Amount::from_sen),
+        };
+        assert_eq!(text, serde_json::to_string(&documented).unwrap());
         text
     }
 
@@ -235,7 +301,31 @@ mod tests {
 
     #[test]
     fn body_errors_name_their_field() {
-        let cases: [(&str, &str); 8] = [
+        let cases: [(&str, &str); 14] = [
+            (
+                r#"{"dateGenerate":null,"additionalInfo":{"merchantId":"M1"}}"#,
+                "Invalid Mandatory Field dateGenerate",
+            ),
+            (
+                r#"{"dateGenerate":20240315,"additionalInfo":{"merchantId":"M1"}}"#,
+                "Invalid Field Format dateGenerate",
+            ),
+            (
+                r#"{"dateGenerate":"2024-03-15","additionalInfo":null}"#,
+                "Invalid Mandatory Field additionalInfo.merchantId",
+            ),
+            (
+                r#"{"dateGenerate":"2024-03-15","additionalInfo":{"merchantId":""}}"#,
+                "Invalid Mandatory Field additionalInfo.merchantId",
+            ),
+            (
+                r#"{"dateGenerate":"2024-03-15","additionalInfo":{"merchantId":"M 1"}}"#,
+                "Invalid Field Format additionalInfo.merchantId",
+            ),
+            (
+                r#"{"additionalInfo":"M1"}"#,
+                "Invalid Mandatory Field dateGenerate",
+            ),
             ("[]", "Bad Request"),
             ("{", "Bad Request"),
             (

@@ -1,23 +1,22 @@
 //! Service 51: Query the status of a generated QR (CONTRACT §4.4).
 
 use crate::error::ApiError;
-use crate::reply::success;
+use crate::reply::{AmountAnswer, QrType, success};
 use crate::services::{owned_merchant, parse_id_qr};
-use crate::snap::{
-    Caller, Service, SnapRequest, json_object, optional_str, require_service, required_str,
-    run_transaction,
-};
+use crate::snap::{Caller, Service, SnapRequest, require_service, run_transaction};
 use crate::state::AppState;
+use crate::wire::{Field, from_body, schema};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::Request;
 use axum::response::Response;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
 use snapqris_protocol::{
-    Amount, MerchantId, PartnerReferenceNo, ServiceCode, format_rfc3339_jakarta,
+    FieldError, MerchantId, PartnerReferenceNo, ServiceCode, format_rfc3339_jakarta,
 };
 use snapqris_store::{NoWork, QrCode, QrKind, StoreError};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 const SERVICE: ServiceCode = ServiceCode::Query;
 
@@ -32,40 +31,69 @@ enum Lookup {
     ByPartnerReference(PartnerReferenceNo),
 }
 
+/// The request body as sent: `originalReferenceNo`, `originalPartnerReferenceNo` or both.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = QueryRequest)]
+pub(crate) struct QueryBody {
+    /// The `referenceNo` (`id_qr`) that generate answered.
+    #[schema(schema_with = schema::id_qr)]
+    #[serde(default)]
+    original_reference_no: Field<String>,
+    /// The `partnerReferenceNo` the QR was generated with.
+    #[schema(schema_with = schema::partner_reference_no)]
+    #[serde(default)]
+    original_partner_reference_no: Field<String>,
+    /// The service that made the QR: `47`.
+    #[schema(schema_with = schema::generate_service_code, required = true)]
+    #[serde(default)]
+    service_code: Field<String>,
+    /// The QR's merchant.
+    #[schema(schema_with = schema::merchant_id, required = true)]
+    #[serde(default)]
+    merchant_id: Field<String>,
+}
+
 struct QueryRequest {
     lookup: Lookup,
     merchant_id: MerchantId,
 }
 
-fn parse_body(body: &[u8]) -> Result<QueryRequest, ApiError> {
-    let object = json_object(body)?;
-    let reference = optional_str(&object, "originalReferenceNo", "originalReferenceNo")?
-        .filter(|text| !text.is_empty())
-        .map(|text| parse_id_qr(text, "originalReferenceNo"))
-        .transpose()?;
-    let partner_reference = optional_str(
-        &object,
-        "originalPartnerReferenceNo",
-        "originalPartnerReferenceNo",
-    )?
-    .filter(|text| !text.is_empty())
-    .map(|text| {
-        PartnerReferenceNo::parse(text).map_err(|e| e.with_field("originalPartnerReferenceNo"))
-    })
-    .transpose()?;
-    let lookup = match (reference, partner_reference) {
-        (Some(id), partner_reference) => Lookup::ById(id, partner_reference),
-        (None, Some(partner_reference)) => Lookup::ByPartnerReference(partner_reference),
-        (None, None) => return Err(ApiError::MissingField("originalReferenceNo".into())),
-    };
-    if required_str(&object, "serviceCode", "serviceCode")? != "47" {
-        return Err(ApiError::InvalidField("serviceCode".into()));
+impl TryFrom<QueryBody> for QueryRequest {
+    type Error = FieldError;
+
+    fn try_from(body: QueryBody) -> Result<Self, FieldError> {
+        const REFERENCE: &str = "originalReferenceNo";
+        const PARTNER_REFERENCE: &str = "originalPartnerReferenceNo";
+        let reference = body
+            .original_reference_no
+            .optional_text(REFERENCE)?
+            .map(|text| parse_id_qr(&text, REFERENCE))
+            .transpose()?;
+        let partner_reference = body
+            .original_partner_reference_no
+            .optional_text(PARTNER_REFERENCE)?
+            .map(|text| {
+                PartnerReferenceNo::parse(&text).map_err(|e| e.with_field(PARTNER_REFERENCE))
+            })
+            .transpose()?;
+        let lookup = match (reference, partner_reference) {
+            (Some(id), partner_reference) => Lookup::ById(id, partner_reference),
+            (None, Some(partner_reference)) => Lookup::ByPartnerReference(partner_reference),
+            (None, None) => return Err(FieldError::missing(REFERENCE)),
+        };
+        if body.service_code.required("serviceCode")? != "47" {
+            return Err(FieldError::invalid("serviceCode"));
+        }
+        Ok(QueryRequest {
+            lookup,
+            merchant_id: MerchantId::parse(&body.merchant_id.required("merchantId")?)?,
+        })
     }
-    let merchant_id = MerchantId::parse(required_str(&object, "merchantId", "merchantId")?)?;
-    Ok(QueryRequest {
-        lookup,
-        merchant_id,
-    })
+}
+
+fn parse_body(body: &[u8]) -> Result<QueryRequest, ApiError> {
+    Ok(from_body::<QueryBody>(body)?.try_into()?)
 }
 
 /// Service 51 in the pipeline: the claim alone commits; the QR is read once it has.
@@ -120,7 +148,7 @@ async fn query(
         }
     };
     let qr = qr.ok_or(ApiError::TransactionNotFound)?;
-    Ok(success(SERVICE, status_fields(&qr, request.received_at)))
+    Ok(success(SERVICE, QueryAnswer::new(&qr, request.received_at)))
 }
 
 /// `latestTransactionStatus` and its description (SNAP-NOTES "Query statuses").
@@ -135,43 +163,76 @@ fn status(qr: &QrCode, now: OffsetDateTime) -> (&'static str, &'static str) {
     }
 }
 
-fn amount_json(sen: Option<i64>) -> Value {
-    match sen {
-        Some(sen) => json!({"value": Amount::from_sen(sen).to_string(), "currency": "IDR"}),
-        None => Value::Null,
-    }
+/// The `2005100` answer after its status.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct QueryAnswer {
+    /// The QR's `id_qr`.
+    original_reference_no: String,
+    /// The QR's `partnerReferenceNo`.
+    original_partner_reference_no: String,
+    /// `47`.
+    #[schema(schema_with = schema::generate_service_code)]
+    service_code: &'static str,
+    /// `00` paid, `01` initiated, `05` expired.
+    #[schema(schema_with = schema::transaction_status)]
+    latest_transaction_status: &'static str,
+    /// The status in words.
+    transaction_status_desc: &'static str,
+    /// When it was paid, RFC 3339 in +07:00; `null` until then.
+    #[schema(required = true)]
+    paid_time: Option<String>,
+    /// A dynamic QR's amount; `null` for a static one.
+    #[schema(required = true)]
+    amount: Option<AmountAnswer>,
+    /// The QRIS payload, as generate answered it.
+    qr_content: String,
+    /// The QR's type and expiry, and a static QR's payments.
+    additional_info: QueryAnswerInfo,
 }
 
-fn status_fields(qr: &QrCode, now: OffsetDateTime) -> Map<String, Value> {
-    let (code, description) = status(qr, now);
-    let mut fields = Map::new();
-    fields.insert("originalReferenceNo".into(), qr.id_qr.to_string().into());
-    fields.insert(
-        "originalPartnerReferenceNo".into(),
-        qr.partner_reference_no.clone().into(),
-    );
-    fields.insert("serviceCode".into(), "47".into());
-    fields.insert("latestTransactionStatus".into(), code.into());
-    fields.insert("transactionStatusDesc".into(), description.into());
-    fields.insert(
-        "paidTime".into(),
-        qr.paid_at.map(format_rfc3339_jakarta).into(),
-    );
-    fields.insert("amount".into(), amount_json(qr.amount_sen));
-    fields.insert("qrContent".into(), qr.qr_content.clone().into());
-    let mut info = Map::new();
-    info.insert("type".into(), qr.kind.as_str().into());
-    info.insert(
-        "expiredTime".into(),
-        qr.expires_at.map(format_rfc3339_jakarta).into(),
-    );
-    if qr.kind == QrKind::Static {
+/// `additionalInfo` of a query answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct QueryAnswerInfo {
+    /// `static` or `dynamic`.
+    #[serde(rename = "type")]
+    kind: QrType,
+    /// When a dynamic QR expires, RFC 3339 in +07:00; `null` for a static one.
+    #[schema(required = true)]
+    expired_time: Option<String>,
+    /// A static QR's payments so far (absent for a dynamic QR).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = i64)]
+    payment_count: Option<i64>,
+    /// A static QR's latest payment, `null` before the first (absent for a dynamic QR).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<AmountAnswer>)]
+    paid_amount: Option<Option<AmountAnswer>>,
+}
+
+impl QueryAnswer {
+    fn new(qr: &QrCode, now: OffsetDateTime) -> Self {
+        let (code, description) = status(qr, now);
         // A static QR has no amount of its own; the payer typed the latest payment's.
-        info.insert("paymentCount".into(), qr.payment_count.into());
-        info.insert("paidAmount".into(), amount_json(qr.paid_amount_sen));
+        let is_static = qr.kind == QrKind::Static;
+        QueryAnswer {
+            original_reference_no: qr.id_qr.to_string(),
+            original_partner_reference_no: qr.partner_reference_no.clone(),
+            service_code: "47",
+            latest_transaction_status: code,
+            transaction_status_desc: description,
+            paid_time: qr.paid_at.map(format_rfc3339_jakarta),
+            amount: qr.amount_sen.map(AmountAnswer::from_sen),
+            qr_content: qr.qr_content.clone(),
+            additional_info: QueryAnswerInfo {
+                kind: qr.kind.into(),
+                expired_time: qr.expires_at.map(format_rfc3339_jakarta),
+                payment_count: is_static.then_some(qr.payment_count),
+                paid_amount: is_static.then(|| qr.paid_amount_sen.map(AmountAnswer::from_sen)),
+            },
+        }
     }
-    fields.insert("additionalInfo".into(), Value::Object(info));
-    fields
 }
 
 #[cfg(test)]
@@ -215,6 +276,117 @@ mod tests {
         assert_eq!(
             status(&qr, datetime!(2026-11-26 00:00 UTC)),
             ("00", "Success")
+        );
+    }
+
+    fn message(body: &str) -> String {
+        let error = parse_body(body.as_bytes()).err().expect(body);
+        error.response_code(SERVICE).1
+    }
+
+    #[test]
+    fn either_reference_is_enough_and_an_empty_or_null_one_counts_as_absent() {
+        let tail = r#""serviceCode":"47","merchantId":"M1""#;
+        let by_id = parse_body(format!(r#"{{"originalReferenceNo":"7",{tail}}}"#).as_bytes());
+        assert!(matches!(by_id.unwrap().lookup, Lookup::ById(7, None)));
+        let by_partner =
+            format!(r#"{{"originalReferenceNo":"","originalPartnerReferenceNo":"R1",{tail}}}"#);
+        let by_partner = parse_body(by_partner.as_bytes()).unwrap();
+        assert!(matches!(by_partner.lookup, Lookup::ByPartnerReference(r) if r.as_str() == "R1"));
+        for neither in [
+            format!("{{{tail}}}"),
+            format!(r#"{{"originalReferenceNo":null,"originalPartnerReferenceNo":"",{tail}}}"#),
+        ] {
+            assert_eq!(
+                message(&neither),
+                "Invalid Mandatory Field originalReferenceNo"
+            );
+        }
+    }
+
+    #[test]
+    fn each_field_of_the_wrong_type_or_format_is_named() {
+        let cases = [
+            (
+                r#"{"originalReferenceNo":7,"serviceCode":"47","merchantId":"M1"}"#,
+                "Invalid Field Format originalReferenceNo",
+            ),
+            (
+                r#"{"originalPartnerReferenceNo":"R 1","serviceCode":"47","merchantId":"M1"}"#,
+                "Invalid Field Format originalPartnerReferenceNo",
+            ),
+            (
+                r#"{"originalPartnerReferenceNo":[],"serviceCode":"47","merchantId":"M1"}"#,
+                "Invalid Field Format originalPartnerReferenceNo",
+            ),
+            (
+                r#"{"originalReferenceNo":"7","serviceCode":"51","merchantId":"M1"}"#,
+                "Invalid Field Format serviceCode",
+            ),
+            (
+                r#"{"originalReferenceNo":"7","serviceCode":47,"merchantId":"M1"}"#,
+                "Invalid Field Format serviceCode",
+            ),
+            (
+                r#"{"originalReferenceNo":"7","merchantId":"M1"}"#,
+                "Invalid Mandatory Field serviceCode",
+            ),
+            (
+                r#"{"originalReferenceNo":"7","serviceCode":"47","merchantId":null}"#,
+                "Invalid Mandatory Field merchantId",
+            ),
+            (
+                r#"{"originalReferenceNo":"7","serviceCode":"47","merchantId":"M-1"}"#,
+                "Invalid Field Format merchantId",
+            ),
+            (
+                r#"{"originalReferenceNo":"x","serviceCode":"51"}"#,
+                "Invalid Field Format originalReferenceNo",
+            ),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(message(body), expected, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_dynamic_answer_has_its_amount_and_no_static_payments() {
+        let answer = serde_json::to_string(&QueryAnswer::new(
+            &dynamic_qr(),
+            datetime!(2026-11-25 08:10 UTC),
+        ))
+        .unwrap();
+        assert_eq!(
+            answer,
+            r#"{"originalReferenceNo":"7","originalPartnerReferenceNo":"R","serviceCode":"47","latestTransactionStatus":"01","transactionStatusDesc":"Initiated","paidTime":null,"amount":{"value":"1.00","currency":"IDR"},"qrContent":"","additionalInfo":{"type":"dynamic","expiredTime":"2026-11-25T15:30:00+07:00"}}"#
+        );
+    }
+
+    #[test]
+    fn a_static_answer_has_a_null_amount_and_its_payments() {
+        let qr = QrCode {
+            kind: QrKind::Static,
+            amount_sen: None,
+            expires_at: None,
+            ..dynamic_qr()
+        };
+        let unpaid = serde_json::to_value(QueryAnswer::new(&qr, qr.generated_at)).unwrap();
+        assert!(unpaid["amount"].is_null());
+        assert_eq!(
+            unpaid["additionalInfo"].to_string(),
+            r#"{"type":"static","expiredTime":null,"paymentCount":0,"paidAmount":null}"#
+        );
+        let paid = QrCode {
+            payment_count: 2,
+            paid_amount_sen: Some(500),
+            paid_at: Some(datetime!(2026-11-25 08:10 UTC)),
+            ..qr
+        };
+        let paid = serde_json::to_value(QueryAnswer::new(&paid, paid.generated_at)).unwrap();
+        assert_eq!(paid["paidTime"], "2026-11-25T15:10:00+07:00");
+        assert_eq!(
+            paid["additionalInfo"].to_string(),
+            r#"{"type":"static","expiredTime":null,"paymentCount":2,"paidAmount":{"value":"5.00","currency":"IDR"}}"#
         );
     }
 

@@ -3,16 +3,16 @@
 use crate::error::ApiError;
 use crate::rate_limit;
 use crate::reply::success;
-use crate::snap::{
-    json_object, optional_str, read_request, required_header, single_header, window,
-};
+use crate::snap::{read_request, required_header, single_header, window};
 use crate::state::AppState;
+use crate::wire::{Field, from_body};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::Request;
 use axum::response::Response;
-use serde_json::{Map, Value};
-use snapqris_protocol::{ClientId, ServiceCode, XTimestamp, verify_token_request};
+use serde::{Deserialize, Serialize};
+use snapqris_protocol::{ClientId, FieldError, ServiceCode, XTimestamp, verify_token_request};
+use utoipa::ToSchema;
 
 const SERVICE: ServiceCode = ServiceCode::AccessToken;
 
@@ -65,24 +65,122 @@ async fn issue(state: &AppState, request: Request<Body>) -> Result<Response, Api
     // CONTRACT §8: only a request that proved to be the partner's spends its quota.
     rate_limit::check(state, &client_id)?;
 
-    let body = json_object(&request.body)?;
-    // `grant_type` is what at least one SDK sends (SNAP-NOTES "Token request quirks").
-    let grant_type = match optional_str(&body, "grantType", "grantType")? {
-        Some(value) => Some(value),
-        None => optional_str(&body, "grant_type", "grantType")?,
-    };
-    match grant_type {
-        None | Some("") => return Err(ApiError::MissingField("grantType".into())),
-        Some("client_credentials") => {}
-        Some(_) => return Err(ApiError::InvalidField("grantType".into())),
-    }
+    from_body::<TokenBody>(&request.body)?.validate()?;
 
     let ttl = state.inner.config.token_ttl;
     let expires_at = request.received_at + ttl;
     let token = state.inner.tokens.issue(client_id.as_str(), expires_at);
-    let mut fields = Map::new();
-    fields.insert("accessToken".into(), Value::String(token));
-    fields.insert("tokenType".into(), "Bearer".into());
-    fields.insert("expiresIn".into(), ttl.as_secs().to_string().into());
-    Ok(success(SERVICE, fields))
+    let answer = TokenAnswer {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in: ttl.as_secs().to_string(),
+    };
+    Ok(success(SERVICE, answer))
+}
+
+/// The request body as sent; `additionalInfo`, of any type, is ignored (CONTRACT §4.1).
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = TokenRequest)]
+pub(crate) struct TokenBody {
+    /// `client_credentials`.
+    #[schema(schema_with = crate::wire::schema::grant_type)]
+    #[serde(default, rename = "grantType")]
+    grant_type: Field<String>,
+    /// `grantType` as at least one SDK spells it (SNAP-NOTES "Token request quirks"); read
+    /// when `grantType` is absent or `null`.
+    #[schema(schema_with = crate::wire::schema::grant_type)]
+    #[serde(default, rename = "grant_type")]
+    grant_type_snake: Field<String>,
+}
+
+impl TokenBody {
+    /// `Ok` for the one grant SNAP knows.
+    fn validate(self) -> Result<(), FieldError> {
+        const FIELD: &str = "grantType";
+        let grant_type = match self.grant_type.optional(FIELD)? {
+            Some(value) => value,
+            None => self.grant_type_snake.required(FIELD)?,
+        };
+        match grant_type.as_str() {
+            "" => Err(FieldError::missing(FIELD)),
+            "client_credentials" => Ok(()),
+            _ => Err(FieldError::invalid(FIELD)),
+        }
+    }
+}
+
+/// The `2007300` answer after its status.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TokenAnswer {
+    /// The opaque token for `Authorization: Bearer`.
+    access_token: String,
+    /// `Bearer`.
+    #[schema(schema_with = crate::wire::schema::bearer)]
+    token_type: &'static str,
+    /// Its lifetime in seconds, as a decimal string.
+    #[schema(pattern = "^[0-9]+$")]
+    expires_in: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snapqris_protocol::FieldErrorKind;
+
+    fn grant(body: &str) -> Result<(), FieldErrorKind> {
+        let body: TokenBody = from_body(body.as_bytes()).unwrap();
+        body.validate().map_err(|e| {
+            assert_eq!(e.field(), "grantType");
+            e.kind()
+        })
+    }
+
+    #[test]
+    fn either_spelling_of_the_grant_type_is_taken() {
+        assert_eq!(grant(r#"{"grantType":"client_credentials"}"#), Ok(()));
+        assert_eq!(grant(r#"{"grant_type":"client_credentials"}"#), Ok(()));
+        assert_eq!(
+            grant(r#"{"grantType":null,"grant_type":"client_credentials","additionalInfo":7}"#),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_missing_null_or_empty_grant_type_is_missing() {
+        for body in [
+            "{}",
+            r#"{"grantType":null}"#,
+            r#"{"grantType":""}"#,
+            r#"{"grant_type":""}"#,
+            r#"{"grantType":"","grant_type":"client_credentials"}"#,
+        ] {
+            assert_eq!(grant(body), Err(FieldErrorKind::Missing), "{body}");
+        }
+    }
+
+    #[test]
+    fn another_grant_type_or_json_type_is_invalid() {
+        for body in [
+            r#"{"grantType":"password"}"#,
+            r#"{"grantType":1}"#,
+            r#"{"grantType":1,"grant_type":"client_credentials"}"#,
+            r#"{"grant_type":true}"#,
+        ] {
+            assert_eq!(grant(body), Err(FieldErrorKind::InvalidFormat), "{body}");
+        }
+    }
+
+    #[test]
+    fn the_answer_keeps_the_standard_order() {
+        let answer = TokenAnswer {
+            access_token: "t".into(),
+            token_type: "Bearer",
+            expires_in: "900".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&answer).unwrap(),
+            r#"{"accessToken":"t","tokenType":"Bearer","expiresIn":"900"}"#
+        );
+    }
 }
