@@ -95,6 +95,9 @@ pub(crate) struct ServeArgs {
     /// Requests per second per partner; 0 is off [default: 0]
     #[arg(long, env = "SNAPQRIS_RATE_LIMIT", value_name = "PER_SECOND")]
     pub(crate) rate_limit: Option<u32>,
+    /// X-EXTERNAL-ID claims per partner per Jakarta day; 0 is off [default: 0]
+    #[arg(long, env = "SNAPQRIS_DAILY_CLAIM_LIMIT", value_name = "CLAIMS")]
+    pub(crate) daily_claim_limit: Option<u32>,
     /// Default life of a dynamic QR in seconds [default: 1800]
     #[arg(long, env = "SNAPQRIS_DYNAMIC_VALIDITY", value_name = "SECONDS")]
     pub(crate) dynamic_validity: Option<u64>,

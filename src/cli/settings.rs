@@ -30,6 +30,7 @@ struct FileSettings {
     body_limit: Option<usize>,
     request_timeout: Option<u64>,
     rate_limit: Option<u32>,
+    daily_claim_limit: Option<u32>,
     dynamic_validity: Option<u64>,
     max_amount: Option<String>,
     acquirer_domain: Option<String>,
@@ -99,6 +100,7 @@ pub(crate) struct Settings {
     body_limit: usize,
     request_timeout: u64,
     rate_limit: u32,
+    daily_claim_limit: u32,
     dynamic_validity: u64,
     max_amount: String,
     acquirer_domain: String,
@@ -159,6 +161,11 @@ impl Settings {
                 defaults.request_timeout.as_secs(),
             ),
             rate_limit: pick(&serve.rate_limit, file.rate_limit, defaults.rate_limit),
+            daily_claim_limit: pick(
+                &serve.daily_claim_limit,
+                file.daily_claim_limit,
+                defaults.daily_claim_limit,
+            ),
             dynamic_validity: pick(
                 &serve.dynamic_validity,
                 file.dynamic_validity,
@@ -234,6 +241,7 @@ impl Settings {
             body_limit: self.body_limit,
             request_timeout: Duration::from_secs(self.request_timeout),
             rate_limit: self.rate_limit,
+            daily_claim_limit: self.daily_claim_limit,
             dynamic_validity: Duration::from_secs(self.dynamic_validity),
             max_amount_sen: parse_amount(&self.max_amount)
                 .map_err(anyhow::Error::msg)?

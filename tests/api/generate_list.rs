@@ -538,7 +538,42 @@ async fn a_store_failure_is_5009000_and_gives_the_external_id_back() {
     assert_code(&app.send(&retry).await, "2009000");
 }
 
+/// CONTRACT §6.5: `daily-claim-limit` claims per partner per Jakarta day, then `429xx00` with
+/// nothing claimed; a new day starts a new count.
+async fn a_partner_over_its_daily_claim_limit_is_refused_until_the_next_day(backend: Backend) {
+    let mut app = spawn_app_on(
+        backend,
+        snapqris_server::ServerConfig {
+            daily_claim_limit: 3,
+            ..Default::default()
+        },
+    )
+    .await;
+    let body = list_body("2026-11-25", MERCHANT).to_string();
+    let send = async |app: &TestApp, external_id: &str| {
+        let request =
+            app.session
+                .prepare_with(LIST, body.as_bytes(), external_id, &app.timestamp());
+        app.send(&request).await
+    };
+    for n in 0..3 {
+        // No QR that day: each is a claim answered "not found".
+        assert_code(&send(&app, &format!("DAY-{n}")).await, "4049001");
+    }
+    assert_code(&send(&app, "DAY-3").await, "4299000");
+    assert_code(&send(&app, "DAY-4").await, "4299000");
+
+    // The next Jakarta day counts afresh, and the refused id was never claimed.
+    app.travel_to(START + time::Duration::days(1)).await;
+    let next_day = list_body("2026-11-26", MERCHANT).to_string();
+    let request = app
+        .session
+        .prepare_with(LIST, next_day.as_bytes(), "DAY-3", &app.timestamp());
+    assert_code(&app.send(&request).await, "4049001");
+}
+
 crate::on_each_backend!(
+    a_partner_over_its_daily_claim_limit_is_refused_until_the_next_day,
     a_static_and_a_dynamic_qr_are_listed_newest_first_with_jakarta_times,
     a_plain_date_names_the_same_day,
     ties_in_generate_time_put_the_higher_id_first,

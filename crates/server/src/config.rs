@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Requests per second per partner; 0 turns the limit off.
     pub rate_limit: u32,
+    /// `X-EXTERNAL-ID` claims per partner per Jakarta day; 0 is off (CONTRACT §6.5).
+    pub daily_claim_limit: u32,
     /// Default life of a dynamic QR.
     pub dynamic_validity: Duration,
     /// Largest amount a QR may carry, in sen.
@@ -44,6 +46,7 @@ impl Default for ServerConfig {
             body_limit: 65_536,
             request_timeout: Duration::from_secs(10),
             rate_limit: 0,
+            daily_claim_limit: 0,
             dynamic_validity: Duration::from_secs(1800),
             max_amount_sen: 1_000_000_000,
             acquirer_domain: "ID.CO.SNAPQRIS.WWW".to_owned(),

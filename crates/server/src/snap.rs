@@ -276,18 +276,17 @@ pub(crate) async fn run_transaction<S: Service>(
         let (caller, key) = authenticate(&state, &request).await?;
         let key = claimed_key.insert(key);
         let at = request.received_at;
-        let store = &state.inner.store;
         let (job, plan) = match S::prepare(&state, &request, &caller).await {
             Ok(prepared) => prepared,
             // A server failure claims nothing: the claim would be given back at once.
             Err(failure) if failure.is_server_error() => return Err(failure),
             Err(refusal) => {
                 // CONTRACT §4.2: claimed once token and signature verify, whatever follows.
-                claim_outcome(store.claim_then(key, at, NoWork).await?, &taken)??;
+                claim_outcome(claim(&state, key, at, NoWork).await?, &taken)??;
                 return Err(refusal);
             }
         };
-        let done = claim_outcome(store.claim_then(key, at, job).await?, &taken)?;
+        let done = claim_outcome(claim(&state, key, at, job).await?, &taken)?;
         S::answer(&state, &request, plan, done).await
     };
     // A panic is a server failure like any other: caught here (not only by the outer panic
@@ -315,6 +314,22 @@ pub(crate) async fn run_transaction<S: Service>(
             error.into_response_for(S::CODE)
         }
     }
+}
+
+/// Claims `key` and runs `job` with it, within the partner's `daily-claim-limit` when one is
+/// set (CONTRACT §6.5: over it `429xx00`, nothing claimed).
+async fn claim<J: Job>(
+    state: &AppState,
+    key: &ExternalIdKey,
+    at: OffsetDateTime,
+    job: J,
+) -> Result<ClaimedWork<J::Output>, ApiError> {
+    let store = &state.inner.store;
+    let limit = state.inner.config.daily_claim_limit;
+    if limit > 0 && !store.count_claim(&key.client_id, key.day, limit).await? {
+        return Err(ApiError::TooManyRequests);
+    }
+    Ok(store.claim_then(key, at, job).await?)
 }
 
 /// Notes a claim's outcome (counted; remembered in `taken`) and answers the work's outcome, or

@@ -37,6 +37,11 @@ const SQLITE: &[Migration] = &[
         name: "node_leases",
         sql: include_str!("../migrations/sqlite/0005_node_leases.sql"),
     },
+    Migration {
+        version: 7,
+        name: "claim_counts",
+        sql: include_str!("../migrations/sqlite/0007_claim_counts.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -59,6 +64,11 @@ const POSTGRES: &[Migration] = &[
         version: 4,
         name: "node_leases",
         sql: include_str!("../migrations/postgres/0004_node_leases.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "claim_counts",
+        sql: include_str!("../migrations/postgres/0006_claim_counts.sql"),
     },
 ];
 

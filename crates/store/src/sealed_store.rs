@@ -14,7 +14,7 @@ use crate::node::NodeIds;
 use crate::sealed::{MasterKey, SealError, is_sealed};
 use crate::store::{PoolUsage, QrStream, Store};
 use crate::work::{AnyOutput, ClaimedWork, ErasedJob, ListPage};
-use snapqris_protocol::JakartaDate;
+use snapqris_protocol::{ClientId, JakartaDate};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -365,6 +365,15 @@ impl Store for SealedStore {
         job: Box<dyn ErasedJob>,
     ) -> Result<ClaimedWork<AnyOutput>, StoreError> {
         self.inner.run_claimed(key, now, job).await
+    }
+
+    async fn count_claim(
+        &self,
+        client_id: &ClientId,
+        day: JakartaDate,
+        limit: u32,
+    ) -> Result<bool, StoreError> {
+        self.inner.count_claim(client_id, day, limit).await
     }
 
     async fn release_external_id(&self, key: &ExternalIdKey) -> Result<(), StoreError> {

@@ -8,7 +8,7 @@ use crate::model::{
 use crate::node::NodeIds;
 use crate::work::{AnyOutput, ClaimedWork, ErasedJob, Job, ListPage, NoWork, unerase};
 use futures_util::stream::BoxStream;
-use snapqris_protocol::JakartaDate;
+use snapqris_protocol::{ClientId, JakartaDate};
 use time::OffsetDateTime;
 
 /// A stream of Generate List items, newest first, read lazily from the database.
@@ -159,6 +159,15 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
         job: Box<dyn ErasedJob>,
     ) -> Result<ClaimedWork<AnyOutput>, StoreError>;
+
+    /// Counts one `X-EXTERNAL-ID` claim of `client_id` on `day` unless it made `limit` already
+    /// that day (`daily-claim-limit`); whether it was counted. Race-free across nodes.
+    async fn count_claim(
+        &self,
+        client_id: &ClientId,
+        day: JakartaDate,
+        limit: u32,
+    ) -> Result<bool, StoreError>;
 
     /// Gives a claim back (the request failed on the server's side).
     async fn release_external_id(&self, key: &ExternalIdKey) -> Result<(), StoreError>;

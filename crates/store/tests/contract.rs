@@ -665,8 +665,40 @@ async fn twenty_concurrent_payments_of_one_dynamic_qr_pay_it_once(backend: Backe
     assert_eq!(store.qr(1).await.unwrap().unwrap().payment_count, 1);
 }
 
+async fn claims_are_counted_up_to_the_daily_limit_even_when_racing(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    let store = store_with_merchants(&database).await;
+    let partner = ClientId::parse("P1").unwrap();
+    let today = JakartaDate::from_date(date!(2026 - 11 - 25));
+    let tomorrow = JakartaDate::from_date(date!(2026 - 11 - 26));
+
+    let racing = (0..20).map(|_| {
+        let (store, partner) = (store.clone(), partner.clone());
+        tokio::spawn(async move { store.count_claim(&partner, today, 5).await.unwrap() })
+    });
+    let counted = futures_util::future::try_join_all(racing).await.unwrap();
+    let other_partner = ClientId::parse("P2").unwrap();
+
+    assert_eq!(counted.iter().filter(|c| **c).count(), 5, "{counted:?}");
+    assert!(
+        store.count_claim(&partner, tomorrow, 5).await.unwrap(),
+        "a new day"
+    );
+    assert!(
+        store.count_claim(&other_partner, today, 5).await.unwrap(),
+        "another partner"
+    );
+    // The purge of old days takes their counts along.
+    store.purge_external_ids(tomorrow).await.unwrap();
+    assert!(
+        store.count_claim(&partner, today, 1).await.unwrap(),
+        "counted afresh"
+    );
+}
+
 on_each_backend!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    claims_are_counted_up_to_the_daily_limit_even_when_racing,
     a_job_runs_only_when_its_claim_is_new,
     a_refused_job_writes_nothing_and_its_claim_stands,
     a_first_list_page_comes_with_the_claim_and_the_rest_follows,

@@ -73,6 +73,14 @@ pub(crate) const CLAIM_AND_INSERT_QR: &str = "WITH claim AS (\
      ON CONFLICT DO NOTHING RETURNING 1) \
      SELECT EXISTS (SELECT 1 FROM claim), EXISTS (SELECT 1 FROM qr)";
 
+/// Counts one claim of partner `$1` on day `$2` unless it made `$3` already (then nothing
+/// changes): `daily-claim-limit`, decided by the upsert's condition.
+pub(crate) const CLAIM_COUNT: &str = "INSERT INTO claim_counts (client_id, jakarta_date, claims) \
+     VALUES ($1, $2, 1) ON CONFLICT (client_id, jakarta_date) \
+     DO UPDATE SET claims = claim_counts.claims + 1 WHERE claim_counts.claims < $3";
+/// The counts of days before `$1`.
+pub(crate) const CLAIM_COUNTS_PURGE: &str = "DELETE FROM claim_counts WHERE jakarta_date < $1";
+
 pub(crate) const QR_INSERT: &str = "INSERT INTO qr_codes (id_qr, merchant_id, client_id, \
      partner_reference_no, kind, amount_sen, terminal_id, generated_at, jakarta_date, \
      expires_at, qr_content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";

@@ -18,7 +18,7 @@ use crate::rows::{
 use crate::store::{PoolUsage, QrStream, Store};
 use crate::work::{AnyOutput, ClaimedWork, ErasedJob, ListPage};
 use crate::{Constraint, Entity, StoreError};
-use snapqris_protocol::JakartaDate;
+use snapqris_protocol::{ClientId, JakartaDate};
 use sqlx::PgPool;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -331,6 +331,21 @@ impl Store for PostgresStore {
         job.postgres(&mut conn, key, now).await
     }
 
+    async fn count_claim(
+        &self,
+        client_id: &ClientId,
+        day: JakartaDate,
+        limit: u32,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(q::CLAIM_COUNT)
+            .bind(client_id.as_str())
+            .bind(day.date())
+            .bind(i64::from(limit))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn release_external_id(&self, key: &ExternalIdKey) -> Result<(), StoreError> {
         sqlx::query(q::CLAIM_RELEASE)
             .bind(key.client_id.as_str().to_owned())
@@ -342,6 +357,10 @@ impl Store for PostgresStore {
     }
 
     async fn purge_external_ids(&self, before: JakartaDate) -> Result<u64, StoreError> {
+        sqlx::query(q::CLAIM_COUNTS_PURGE)
+            .bind(before.date())
+            .execute(&self.pool)
+            .await?;
         let mut total = 0;
         loop {
             let done = sqlx::query(q::CLAIM_PURGE_BATCH)

@@ -21,7 +21,7 @@ use crate::store::{PoolUsage, QrStream, Store};
 use crate::work::{AnyOutput, ClaimedWork, ErasedJob, ListPage};
 use crate::{Constraint, Entity, StoreError, StoreOptions};
 use rusqlite::{Connection, params};
-use snapqris_protocol::JakartaDate;
+use snapqris_protocol::{ClientId, JakartaDate};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -381,6 +381,23 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn count_claim(
+        &self,
+        client_id: &ClientId,
+        day: JakartaDate,
+        limit: u32,
+    ) -> Result<bool, StoreError> {
+        let values = (client_id.as_str().to_owned(), day.to_string(), limit);
+        self.writer
+            .run(move |w| {
+                Ok(w.connection
+                    .prepare_cached(q::CLAIM_COUNT)?
+                    .execute(values)?
+                    == 1)
+            })
+            .await
+    }
+
     async fn release_external_id(&self, key: &ExternalIdKey) -> Result<(), StoreError> {
         let key = key.clone();
         self.writer
@@ -394,7 +411,12 @@ impl Store for SqliteStore {
         loop {
             let deleted = self
                 .writer
-                .run(move |w| w.claims.purge_batch(&w.connection, before, q::PURGE_BATCH))
+                .run(move |w| {
+                    let c = &w.connection;
+                    c.prepare_cached(q::CLAIM_COUNTS_PURGE)?
+                        .execute([before.to_string()])?;
+                    w.claims.purge_batch(c, before, q::PURGE_BATCH)
+                })
                 .await?;
             total += deleted;
             if deleted < q::PURGE_BATCH as u64 {
