@@ -33,6 +33,7 @@ mod reply;
 mod retention;
 mod services;
 mod snap;
+mod stall;
 mod state;
 mod telemetry;
 mod token;

@@ -7,6 +7,7 @@
 //! read timeout and a cap on the header block; the body is bounded by the handlers'
 //! `request-timeout` (`504xx00`) and `body-limit` (`400xx00`).
 
+use crate::stall::StallDeadline;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -39,6 +40,8 @@ pub(crate) async fn accept_loop(
     header_timeout: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // A client that reads nothing of its answer for as long as a request may take is gone.
+    let write_stall_limit = header_timeout;
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
@@ -63,6 +66,7 @@ pub(crate) async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(router.clone());
+        let stream = StallDeadline::new(stream, write_stall_limit);
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             // Header timeouts, resets and parse errors end here; hyper has already answered
