@@ -38,7 +38,7 @@ mod work;
 pub use crate::error::{Constraint, Entity, StoreError};
 pub use crate::model::{
     Blacklisting, Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr,
-    Partner, PaymentRefusal, QrCode, QrKind, QrSummary, SignatureMode,
+    Partner, PartnerChange, PaymentRefusal, QrCode, QrKind, QrSummary, SignatureMode,
 };
 pub use crate::node::{LEASE_TTL, NodeIds, NodeLease, RENEW_EVERY, lease_node};
 pub use crate::sealed::{MASTER_KEY_LEN, MasterKey, SealError};

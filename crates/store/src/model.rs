@@ -65,6 +65,28 @@ pub struct Partner {
     pub created_at: OffsetDateTime,
 }
 
+/// One change to a partner's record.
+#[derive(Clone)]
+pub enum PartnerChange {
+    /// Enabled (`true`) or disabled.
+    Enabled(bool),
+    /// A new public key (SPKI PEM).
+    PublicKey(String),
+    /// A new client secret.
+    ClientSecret(String),
+}
+
+// Hand-written so that a logged change never prints a client secret.
+impl std::fmt::Debug for PartnerChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PartnerChange::Enabled(enabled) => write!(f, "Enabled({enabled})"),
+            PartnerChange::PublicKey(_) => f.write_str("PublicKey(..)"),
+            PartnerChange::ClientSecret(_) => f.write_str("ClientSecret(***)"),
+        }
+    }
+}
+
 /// A merchant to register.
 #[derive(Debug, Clone)]
 pub struct NewMerchant {

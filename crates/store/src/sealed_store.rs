@@ -8,7 +8,8 @@
 
 use crate::StoreError;
 use crate::model::{
-    ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PaymentRefusal, QrCode,
+    ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange,
+    PaymentRefusal, QrCode,
 };
 use crate::node::NodeIds;
 use crate::sealed::{MasterKey, SealError, is_sealed};
@@ -147,7 +148,7 @@ pub(crate) async fn rekey(
             let sealed = String::from_utf8(key.seal(&name.label(), &clear))
                 .map_err(|_| StoreError::Corrupt("sealed text".into()))?;
             inner
-                .set_partner_secret(&partner.client_id, &sealed, now)
+                .update_partner(&partner.client_id, PartnerChange::ClientSecret(sealed), now)
                 .await?;
         }
     }
@@ -299,36 +300,19 @@ impl Store for SealedStore {
             .collect()
     }
 
-    async fn set_partner_enabled(
+    async fn update_partner(
         &self,
         client_id: &str,
-        enabled: bool,
+        change: PartnerChange,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        self.inner
-            .set_partner_enabled(client_id, enabled, now)
-            .await
-    }
-
-    async fn set_partner_key(
-        &self,
-        client_id: &str,
-        public_key_pem: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        self.inner
-            .set_partner_key(client_id, public_key_pem, now)
-            .await
-    }
-
-    async fn set_partner_secret(
-        &self,
-        client_id: &str,
-        client_secret: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let sealed = self.seal_client_secret(client_id, client_secret)?;
-        self.inner.set_partner_secret(client_id, &sealed, now).await
+        let change = match change {
+            PartnerChange::ClientSecret(secret) => {
+                PartnerChange::ClientSecret(self.seal_client_secret(client_id, &secret)?)
+            }
+            other => other,
+        };
+        self.inner.update_partner(client_id, change, now).await
     }
 
     async fn add_merchant(

@@ -2,8 +2,8 @@
 
 use crate::StoreError;
 use crate::model::{
-    Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PaymentRefusal,
-    QrCode, QrSummary,
+    Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange,
+    PaymentRefusal, QrCode, QrSummary,
 };
 use crate::node::NodeIds;
 use crate::work::{AnyOutput, ClaimedWork, ErasedJob, Job, ListPage, NoWork, unerase};
@@ -104,27 +104,12 @@ pub trait Store: Send + Sync + 'static {
     /// All partners, ordered by client id.
     async fn partners(&self) -> Result<Vec<Partner>, StoreError>;
 
-    /// Enables or disables a partner.
-    async fn set_partner_enabled(
+    /// Changes one thing about a partner (`admin partner disable|enable|set-key|rotate-secret`);
+    /// [`Entity::Partner`](crate::Entity) not found if no partner has the id.
+    async fn update_partner(
         &self,
         client_id: &str,
-        enabled: bool,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError>;
-
-    /// Replaces a partner's public key (SPKI PEM).
-    async fn set_partner_key(
-        &self,
-        client_id: &str,
-        public_key_pem: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError>;
-
-    /// Replaces a partner's client secret.
-    async fn set_partner_secret(
-        &self,
-        client_id: &str,
-        client_secret: &str,
+        change: PartnerChange,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
 
@@ -212,6 +197,39 @@ pub trait Store: Send + Sync + 'static {
 }
 
 impl dyn Store {
+    /// Enables or disables a partner.
+    pub async fn set_partner_enabled(
+        &self,
+        client_id: &str,
+        enabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.update_partner(client_id, PartnerChange::Enabled(enabled), now)
+            .await
+    }
+
+    /// Replaces a partner's public key (SPKI PEM).
+    pub async fn set_partner_key(
+        &self,
+        client_id: &str,
+        public_key_pem: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let change = PartnerChange::PublicKey(public_key_pem.to_owned());
+        self.update_partner(client_id, change, now).await
+    }
+
+    /// Replaces a partner's client secret.
+    pub async fn set_partner_secret(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let change = PartnerChange::ClientSecret(client_secret.to_owned());
+        self.update_partner(client_id, change, now).await
+    }
+
     /// Claims `key` (an `X-EXTERNAL-ID` for its partner and day; race-free across nodes) and,
     /// only when the claim is new, runs `job` in the claim's own transaction: both commit or
     /// neither does (`work.rs`). A failed job has its writes undone; the claim stands.

@@ -592,19 +592,21 @@ async fn a_first_list_page_comes_with_the_claim_and_the_rest_follows(backend: Ba
     assert_eq!(whole.len(), 300);
 }
 
+/// An unpaid dynamic QR of merchant `M1` for 9,000.00, valid for an hour from `NOW`.
+fn dynamic_qr(id_qr: i64) -> NewQr {
+    NewQr {
+        kind: QrKind::Dynamic,
+        amount_sen: Some(900_000),
+        expires_at: Some(NOW + time::Duration::hours(1)),
+        ..qr(id_qr, "M1", NOW)
+    }
+}
+
 async fn racing_expiries_of_one_qr_expire_it_once(backend: Backend) {
     let database = TestDatabase::new(&backend).await;
     let store = store_with_merchants(&database).await;
     let day = date!(2026 - 11 - 25);
-    store
-        .insert_qr(&NewQr {
-            kind: QrKind::Dynamic,
-            amount_sen: Some(900_000),
-            expires_at: Some(NOW + time::Duration::hours(1)),
-            ..qr(1, "M1", NOW)
-        })
-        .await
-        .unwrap();
+    store.insert_qr(&dynamic_qr(1)).await.unwrap();
     let expire = |id_qr| ExpireQr {
         merchant_id: MerchantId::parse("M1").unwrap(),
         id_qr,
@@ -641,15 +643,7 @@ async fn racing_expiries_of_one_qr_expire_it_once(backend: Backend) {
 async fn twenty_concurrent_payments_of_one_dynamic_qr_pay_it_once(backend: Backend) {
     let database = TestDatabase::new(&backend).await;
     let store = store_with_merchants(&database).await;
-    store
-        .insert_qr(&NewQr {
-            kind: QrKind::Dynamic,
-            amount_sen: Some(900_000),
-            expires_at: Some(NOW + time::Duration::hours(1)),
-            ..qr(1, "M1", NOW)
-        })
-        .await
-        .unwrap();
+    store.insert_qr(&dynamic_qr(1)).await.unwrap();
 
     let racing = (0..20).map(|_| {
         let store = store.clone();

@@ -8,7 +8,8 @@ use super::list::PostgresDay;
 use super::sql as q;
 use crate::list::{ListStep, list_stream};
 use crate::model::{
-    ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PaymentRefusal, QrCode,
+    ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange,
+    PaymentRefusal, QrCode,
 };
 use crate::node::NodeIds;
 use crate::payment::{self, PaymentUpdate};
@@ -37,27 +38,6 @@ impl PostgresStore {
             pool,
             ids: NodeIds::default(),
         }
-    }
-
-    /// Runs one statement that sets a partner's column to `value`; `NotFound` when no partner
-    /// has the id.
-    async fn update_partner(
-        &self,
-        sql: &'static str,
-        client_id: &str,
-        value: impl for<'q> sqlx::Encode<'q, sqlx::Postgres>
-        + sqlx::Type<sqlx::Postgres>
-        + Send
-        + 'static,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let done = sqlx::query(sql)
-            .bind(value)
-            .bind(to_ms(now))
-            .bind(client_id.to_owned())
-            .execute(&self.pool)
-            .await?;
-        require_one(done.rows_affected(), Entity::Partner)
     }
 
     fn day(&self, merchant_id: &str, day: JakartaDate) -> Arc<PostgresDay> {
@@ -222,36 +202,23 @@ impl Store for PostgresStore {
         rows.iter().map(partner_from_row).collect()
     }
 
-    async fn set_partner_enabled(
+    async fn update_partner(
         &self,
         client_id: &str,
-        enabled: bool,
+        change: PartnerChange,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        self.update_partner(q::PARTNER_SET_ENABLED, client_id, enabled, now)
-            .await
-    }
-
-    async fn set_partner_key(
-        &self,
-        client_id: &str,
-        public_key_pem: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let value = public_key_pem.to_owned();
-        self.update_partner(q::PARTNER_SET_KEY, client_id, value, now)
-            .await
-    }
-
-    async fn set_partner_secret(
-        &self,
-        client_id: &str,
-        client_secret: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let value = client_secret.to_owned();
-        self.update_partner(q::PARTNER_SET_SECRET, client_id, value, now)
-            .await
+        let query = match &change {
+            PartnerChange::Enabled(enabled) => sqlx::query(q::PARTNER_SET_ENABLED).bind(*enabled),
+            PartnerChange::PublicKey(pem) => sqlx::query(q::PARTNER_SET_KEY).bind(pem),
+            PartnerChange::ClientSecret(secret) => sqlx::query(q::PARTNER_SET_SECRET).bind(secret),
+        };
+        let done = query
+            .bind(to_ms(now))
+            .bind(client_id)
+            .execute(&self.pool)
+            .await?;
+        require_one(done.rows_affected(), Entity::Partner)
     }
 
     async fn add_merchant(

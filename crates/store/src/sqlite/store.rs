@@ -10,7 +10,8 @@ use super::statements::{constraint_error, insert_qr, read_all, read_optional};
 use super::writer::{Writer, WriterState};
 use crate::list::{ListStep, list_stream};
 use crate::model::{
-    Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PaymentRefusal, QrCode,
+    Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange,
+    PaymentRefusal, QrCode,
 };
 use crate::node::NodeIds;
 use crate::payment::{self, PaymentUpdate};
@@ -61,29 +62,6 @@ impl SqliteStore {
             readers: Arc::new(Readers::new(location)),
             ids: NodeIds::default(),
         })
-    }
-
-    /// Runs one statement that sets a partner's column to `value`; `NotFound` when no partner
-    /// has the id.
-    async fn update_partner(
-        &self,
-        sql: &'static str,
-        client_id: &str,
-        value: impl rusqlite::ToSql + Send + 'static,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let client_id = client_id.to_owned();
-        let changed = self
-            .writer
-            .run(move |w| {
-                Ok(w.connection.prepare_cached(sql)?.execute(params![
-                    value,
-                    to_ms(now),
-                    client_id
-                ])?)
-            })
-            .await?;
-        require_one(changed as u64, Entity::Partner)
     }
 
     fn day(&self, merchant_id: &str, day: JakartaDate) -> Arc<SqliteDay> {
@@ -258,37 +236,26 @@ impl Store for SqliteStore {
             .with(|c| read_all(c, q::PARTNER_ALL, [], |row| partner_from_row(row)))
     }
 
-    async fn set_partner_enabled(
+    async fn update_partner(
         &self,
         client_id: &str,
-        enabled: bool,
+        change: PartnerChange,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let value = i64::from(enabled);
-        self.update_partner(q::PARTNER_SET_ENABLED, client_id, value, now)
-            .await
-    }
-
-    async fn set_partner_key(
-        &self,
-        client_id: &str,
-        public_key_pem: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let value = public_key_pem.to_owned();
-        self.update_partner(q::PARTNER_SET_KEY, client_id, value, now)
-            .await
-    }
-
-    async fn set_partner_secret(
-        &self,
-        client_id: &str,
-        client_secret: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let value = client_secret.to_owned();
-        self.update_partner(q::PARTNER_SET_SECRET, client_id, value, now)
-            .await
+        let (sql, value): (_, rusqlite::types::Value) = match change {
+            PartnerChange::Enabled(enabled) => (q::PARTNER_SET_ENABLED, i64::from(enabled).into()),
+            PartnerChange::PublicKey(pem) => (q::PARTNER_SET_KEY, pem.into()),
+            PartnerChange::ClientSecret(secret) => (q::PARTNER_SET_SECRET, secret.into()),
+        };
+        let client_id = client_id.to_owned();
+        let changed = self
+            .writer
+            .run(move |w| {
+                let values = params![value, to_ms(now), client_id];
+                Ok(w.connection.prepare_cached(sql)?.execute(values)?)
+            })
+            .await?;
+        require_one(changed as u64, Entity::Partner)
     }
 
     async fn add_merchant(
