@@ -26,6 +26,13 @@ use time::OffsetDateTime;
 /// Opens the store (migrating it) and runs one admin command.
 pub(crate) async fn run(global: &GlobalArgs, args: AdminArgs) -> anyhow::Result<ExitCode> {
     let url = settings::database_url(global)?;
+    // The store's warnings (a merchant whose PAN changed in an upgrade) reach the operator.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .with_ansi(false)
+        .without_time()
+        .try_init();
     let options = StoreOptions {
         master_key: settings::master_key(global)?,
         ..StoreOptions::default()
@@ -250,7 +257,7 @@ async fn list_merchants(store: &dyn Store, client_id: Option<&str>) -> anyhow::R
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "merchant_id\tclient_id\tname\tcity\tmcc\tpostal_code\tnmid\tcriteria\tblacklisted\tcreated_at"
+        "merchant_id\tclient_id\tname\tcity\tmcc\tpostal_code\tnmid\tcriteria\tblacklisted\tcreated_at\tpan_account"
     )?;
     for m in merchants {
         let blacklisted = match &m.blacklisted {
@@ -262,7 +269,7 @@ async fn list_merchants(store: &dyn Store, client_id: Option<&str>) -> anyhow::R
         };
         writeln!(
             out,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:09}",
             m.merchant_id,
             m.client_id,
             m.name,
@@ -273,7 +280,9 @@ async fn list_merchants(store: &dyn Store, client_id: Option<&str>) -> anyhow::R
             m.criteria,
             // A reason is operator text: keep the table's shape whatever it holds.
             blacklisted.replace(['\t', '\n', '\r'], " "),
-            format_rfc3339_jakarta(m.created_at)
+            format_rfc3339_jakarta(m.created_at),
+            // Tag 26.01 is the acquirer NNS, these 9 digits and a Luhn digit.
+            m.pan_account
         )?;
     }
     Ok(())

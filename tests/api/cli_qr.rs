@@ -148,7 +148,7 @@ fn profile() -> MerchantProfile {
     MerchantProfile {
         acquirer_domain: "ID.CO.SNAPQRIS.WWW".into(),
         acquirer_nns: "93600999".into(),
-        merchant_pan: snapqris_qris::derive_merchant_pan("93600999", "M001"),
+        merchant_pan: snapqris_qris::merchant_pan("93600999", 1),
         merchant_id: "M001".into(),
         criteria: Criteria::Umi,
         nmid: snapqris_qris::derive_sandbox_nmid("M001"),

@@ -116,7 +116,23 @@ async fn a_partner_not_granted_47_is_unauthorized(backend: Backend) {
     assert_code(&app.send(&request).await, "4014700");
 }
 
+async fn the_pan_in_a_qr_is_built_from_the_merchants_allocated_account(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let body = app.generate_static("PAN-1").await.json().unwrap();
+    let payload = snapqris_qris::parse(body["qrContent"].as_str().unwrap()).unwrap();
+    let merchant = app.store.merchant(MERCHANT).await.unwrap().unwrap();
+    let pan = snapqris_qris::merchant_pan("93600999", merchant.pan_account);
+    let in_qr = payload.field(26).and_then(|template| template.child(1));
+    assert_eq!(in_qr.map(|field| field.value.as_str()), Some(pan.as_str()));
+    let derived = snapqris_qris::legacy_account_number(MERCHANT);
+    assert_ne!(
+        merchant.pan_account, derived,
+        "allocated, not derived from the id"
+    );
+}
+
 crate::on_each_backend!(
+    the_pan_in_a_qr_is_built_from_the_merchants_allocated_account,
     a_dynamic_qr_carries_a_valid_payload_with_the_amount_and_bill_number,
     a_static_qr_has_no_amount_and_no_expiry,
     a_partner_reference_is_unique_per_merchant,

@@ -4,8 +4,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use snapqris_qris::{
-    Criteria, Initiation, MerchantProfile, build, crc16, derive_merchant_pan, derive_sandbox_nmid,
-    parse,
+    Criteria, Initiation, MerchantProfile, build, crc16, derive_sandbox_nmid, merchant_pan, parse,
 };
 use std::hint::black_box;
 
@@ -13,7 +12,7 @@ fn profile() -> MerchantProfile {
     MerchantProfile {
         acquirer_domain: "ID.CO.SNAPQRIS.WWW".into(),
         acquirer_nns: "93600999".into(),
-        merchant_pan: derive_merchant_pan("93600999", "M0001"),
+        merchant_pan: merchant_pan("93600999", 1),
         merchant_id: "M0001".into(),
         criteria: Criteria::Umi,
         nmid: derive_sandbox_nmid("M0001"),

@@ -220,7 +220,7 @@ fn check_nmid(nmid: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::merchant::{Criteria, derive_merchant_pan, derive_sandbox_nmid};
+    use crate::merchant::{Criteria, derive_sandbox_nmid, legacy_account_number, merchant_pan};
     use crate::tlv::decode_tlv;
     use crate::{crc_text, crc16};
     use proptest::prelude::*;
@@ -229,7 +229,7 @@ mod tests {
         MerchantProfile {
             acquirer_domain: "ID.CO.SNAPQRIS.WWW".into(),
             acquirer_nns: "93600999".into(),
-            merchant_pan: derive_merchant_pan("93600999", "M001"),
+            merchant_pan: merchant_pan("93600999", legacy_account_number("M001")),
             merchant_id: "M001".into(),
             criteria: Criteria::Umi,
             nmid: derive_sandbox_nmid("M001"),
@@ -462,7 +462,7 @@ mod tests {
                 MerchantProfile {
                     acquirer_domain: "ID.CO.SNAPQRIS.WWW".into(),
                     acquirer_nns: "93600999".into(),
-                    merchant_pan: derive_merchant_pan("93600999", &merchant_id),
+                    merchant_pan: merchant_pan("93600999", legacy_account_number(&merchant_id)),
                     nmid: derive_sandbox_nmid(&merchant_id),
                     merchant_id,
                     criteria,

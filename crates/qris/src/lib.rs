@@ -7,7 +7,9 @@
 //! - [`parse`] validates one into a [`Payload`], or says which tag is wrong in an [`Error`];
 //! - [`decode_tlv`] / [`encode_tlv`] and [`crc16`] are the low-level pieces;
 //! - [`describe`] and [`tag_name`] explain a payload field by field for a decoder command;
-//! - [`derive_merchant_pan`], [`derive_sandbox_nmid`] and [`format_amount`] make values.
+//! - [`merchant_pan`] (from the account number the store allocates), [`derive_sandbox_nmid`]
+//!   and [`format_amount`] make values; [`legacy_account_number`] is what earlier versions
+//!   derived.
 //!
 //! # Example
 //!
@@ -17,7 +19,7 @@
 //! let profile = MerchantProfile {
 //!     acquirer_domain: "ID.CO.SNAPQRIS.WWW".into(),
 //!     acquirer_nns: "93600999".into(),
-//!     merchant_pan: snapqris_qris::derive_merchant_pan("93600999", "M001"),
+//!     merchant_pan: snapqris_qris::merchant_pan("93600999", 1),
 //!     merchant_id: "M001".into(),
 //!     criteria: Criteria::Umi,
 //!     nmid: snapqris_qris::derive_sandbox_nmid("M001"),
@@ -56,7 +58,10 @@ pub use crate::{
     crc::{crc_text, crc16},
     describe::{describe, tag_name},
     error::{Error, ErrorKind},
-    merchant::{Criteria, MerchantProfile, derive_merchant_pan, derive_sandbox_nmid},
+    merchant::{
+        Criteria, MerchantProfile, PAN_ACCOUNTS, derive_sandbox_nmid, legacy_account_number,
+        merchant_pan,
+    },
     parse::parse,
     payload::{Initiation, Payload},
     tlv::{Field, decode_tlv, encode_tlv, is_template},

@@ -80,7 +80,7 @@ pub struct MerchantProfile {
     /// The acquirer's NNS (national numbering system id), 8 digits, e.g. `93600999`. Not
     /// written on its own: it starts the merchant PAN.
     pub acquirer_nns: String,
-    /// Tag 26 sub 01: the merchant PAN, 16 to 19 digits (see [`derive_merchant_pan`]).
+    /// Tag 26 sub 01: the merchant PAN, 16 to 19 digits (see [`merchant_pan`]).
     pub merchant_pan: String,
     /// Tag 26 sub 02: the merchant id, 1 to 15 ASCII letters or digits.
     pub merchant_id: String,
@@ -128,27 +128,43 @@ fn luhn_check_digit(digits: &str) -> char {
     char::from(b'0' + ((10 - sum % 10) % 10) as u8)
 }
 
-/// The merchant PAN for tag 26 sub 01: the NNS, 9 digits derived from the merchant id (64-bit
-/// FNV-1a of its bytes, mod 10⁹, zero-padded) and a Luhn check digit; 18 digits for an 8-digit
-/// NNS.
+/// Merchant account numbers are below this: 9 digits in the PAN.
+pub const PAN_ACCOUNTS: u32 = 1_000_000_000;
+
+/// The merchant PAN for tag 26 sub 01: the NNS, the merchant's account number zero-padded to 9
+/// digits and a Luhn check digit; 18 digits for an 8-digit NNS.
 ///
-/// Deterministic and stable across versions. The NNS is used as given; [`build`](crate::build)
-/// rejects a PAN that is not 16 to 19 digits.
+/// The store allocates account numbers, one per merchant and never two alike (CONTRACT §8), so
+/// under one NNS no two merchants share a PAN. The NNS is used as given; [`build`](crate::build)
+/// rejects a PAN that is not 16 to 19 digits (an account of [`PAN_ACCOUNTS`] or more, which the
+/// store never allocates, would give a longer PAN).
 ///
 /// ```
-/// let pan = snapqris_qris::derive_merchant_pan("93600999", "M001");
-/// assert_eq!(pan.len(), 18);
-/// assert!(pan.starts_with("93600999"));
+/// let pan = snapqris_qris::merchant_pan("93600999", 7);
+/// assert_eq!(pan, "936009990000000073");
 /// ```
-pub fn derive_merchant_pan(acquirer_nns: &str, merchant_id: &str) -> String {
-    let body = format!(
-        "{acquirer_nns}{:09}",
-        fnv1a(merchant_id.as_bytes()) % 1_000_000_000
-    );
+pub fn merchant_pan(acquirer_nns: &str, account: u32) -> String {
+    let body = format!("{acquirer_nns}{account:09}");
     let check = luhn_check_digit(&body);
     let mut pan = body;
     pan.push(check);
     pan
+}
+
+/// The account number earlier versions derived from the merchant id (64-bit FNV-1a of its
+/// bytes, mod 10⁹), so that [`merchant_pan`] gives a merchant registered then the PAN it
+/// always had.
+///
+/// Only the upgrade of an old database uses it: two ids can share a derived number (by the
+/// birthday bound, likely among 50,000 merchants), and the store then gives the later merchant
+/// a fresh number.
+///
+/// ```
+/// let account = snapqris_qris::legacy_account_number("M001");
+/// assert_eq!(snapqris_qris::merchant_pan("93600999", account), "936009996867232113");
+/// ```
+pub fn legacy_account_number(merchant_id: &str) -> u32 {
+    (fnv1a(merchant_id.as_bytes()) % u64::from(PAN_ACCOUNTS)) as u32
 }
 
 /// A sandbox NMID for a merchant the operator gave none: `ID99` and 11 digits derived from
@@ -220,27 +236,57 @@ mod tests {
     }
 
     #[test]
-    fn a_derived_pan_has_18_digits_and_passes_luhn() {
-        for id in ["M001", "121xxxx", "", "MERCHANT0000001", "x"] {
-            let pan = derive_merchant_pan("93600999", id);
+    fn a_pan_is_the_nns_the_zero_padded_account_and_a_luhn_digit() {
+        for account in [0, 1, 7, 42, 128_333_851, PAN_ACCOUNTS - 1] {
+            let pan = merchant_pan("93600999", account);
             assert_eq!(pan.len(), 18, "{pan}");
             assert!(pan.bytes().all(|b| b.is_ascii_digit()), "{pan}");
-            assert!(pan.starts_with("93600999"));
+            assert!(pan.starts_with("93600999"), "{pan}");
+            assert_eq!(pan[8..17].parse::<u32>().unwrap(), account, "{pan}");
             assert!(passes_luhn(&pan), "{pan}");
+        }
+        assert_eq!(merchant_pan("93600999", 1), "936009990000000016");
+        assert_eq!(merchant_pan("12345678", 1), "123456780000000014");
+    }
+
+    #[test]
+    fn different_accounts_give_different_pans() {
+        let pans: std::collections::HashSet<String> = (0..10_000)
+            .map(|account| merchant_pan("93600999", account))
+            .collect();
+        assert_eq!(pans.len(), 10_000);
+    }
+
+    #[test]
+    fn a_legacy_account_gives_the_pan_earlier_versions_derived() {
+        // Stored merchants keep these PANs: a change here would move them.
+        assert_eq!(legacy_account_number("M001"), 686_723_211);
+        assert_eq!(
+            merchant_pan("93600999", legacy_account_number("M001")),
+            PAN_M001
+        );
+        for id in ["M001", "121xxxx", "", "MERCHANT0000001", "x"] {
+            assert!(legacy_account_number(id) < PAN_ACCOUNTS);
         }
     }
 
     #[test]
-    fn derived_pans_are_stable_and_differ_between_merchants() {
+    fn two_merchant_ids_with_one_legacy_account_are_found_by_brute_force() {
+        // Why PANs are allocated now: derived ones collide (issue 13).
+        let mut seen = std::collections::HashMap::new();
+        let pair = (0..2_000_000_u32)
+            .map(|n| format!("M{n}"))
+            .find_map(|id| {
+                let account = legacy_account_number(&id);
+                seen.insert(account, id.clone())
+                    .map(|earlier| (earlier, id))
+            })
+            .expect("a collision among two million ids");
+        assert_eq!(pair, (COLLIDING.0.to_owned(), COLLIDING.1.to_owned()));
         assert_eq!(
-            derive_merchant_pan("93600999", "M001"),
-            derive_merchant_pan("93600999", "M001")
+            legacy_account_number(COLLIDING.0),
+            legacy_account_number(COLLIDING.1)
         );
-        assert_ne!(
-            derive_merchant_pan("93600999", "M001"),
-            derive_merchant_pan("93600999", "M002")
-        );
-        assert_eq!(derive_merchant_pan("93600999", "M001"), PAN_M001);
     }
 
     #[test]
@@ -255,6 +301,8 @@ mod tests {
     }
 
     const PAN_M001: &str = "936009996867232113";
+    /// The first two ids `M0`, `M1`, … with one legacy account number (128333851).
+    const COLLIDING: (&str, &str) = ("M90479", "M321856");
     const NMID_M001: &str = "ID9956686723211";
     const NMID_121XXXX: &str = "ID9939153167473";
 }

@@ -26,6 +26,7 @@ mod list;
 mod migrate;
 mod model;
 mod node;
+mod pan;
 mod payment;
 mod postgres;
 mod rows;

@@ -38,6 +38,11 @@ const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0005_node_leases.sql"),
     },
     Migration {
+        version: 6,
+        name: "merchant_pans",
+        sql: include_str!("../migrations/sqlite/0006_merchant_pans.sql"),
+    },
+    Migration {
         version: 7,
         name: "claim_counts",
         sql: include_str!("../migrations/sqlite/0007_claim_counts.sql"),
@@ -66,6 +71,11 @@ const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0004_node_leases.sql"),
     },
     Migration {
+        version: 5,
+        name: "merchant_pans",
+        sql: include_str!("../migrations/postgres/0005_merchant_pans.sql"),
+    },
+    Migration {
         version: 6,
         name: "claim_counts",
         sql: include_str!("../migrations/postgres/0006_claim_counts.sql"),
@@ -91,6 +101,7 @@ fn log_applied(migration: &Migration) {
 
 /// Applies every PostgreSQL migration the database lacks, in one transaction holding an
 /// advisory lock: a second process starting at the same moment waits, then finds nothing to do.
+/// Merchants from before PAN allocation are numbered in the same transaction (`pan.rs`).
 pub(crate) async fn run_postgres(pool: &PgPool) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -114,13 +125,15 @@ pub(crate) async fn run_postgres(pool: &PgPool) -> Result<(), StoreError> {
             .await?;
         log_applied(migration);
     }
+    crate::postgres::pans::number_merchants_from_before(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Applies every SQLite migration the database lacks, in one `BEGIN IMMEDIATE` transaction:
 /// it takes SQLite's write lock before the first read, so a second process waits, then finds
-/// nothing to do.
+/// nothing to do. Merchants from before PAN allocation are numbered in the same transaction
+/// (`pan.rs`).
 pub(crate) fn run_sqlite(connection: &mut rusqlite::Connection) -> Result<(), StoreError> {
     let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     tx.execute_batch(CREATE_MIGRATIONS_TABLE)?;
@@ -143,6 +156,7 @@ pub(crate) fn run_sqlite(connection: &mut rusqlite::Connection) -> Result<(), St
         )?;
         log_applied(migration);
     }
+    crate::sqlite::pans::number_merchants_from_before(&tx)?;
     tx.commit()?;
     Ok(())
 }

@@ -136,6 +136,9 @@ pub struct Merchant {
     pub nmid: String,
     /// QRIS merchant criteria.
     pub criteria: String,
+    /// The merchant's PAN account number, below 10⁹, allocated by the store and never the same
+    /// for two merchants: its PAN (tag 26.01) is `snapqris_qris::merchant_pan(nns, pan_account)`.
+    pub pan_account: u32,
     /// Set while the merchant is blacklisted.
     pub blacklisted: Option<Blacklisting>,
     /// When the merchant was registered.

@@ -127,9 +127,19 @@ pub(crate) fn merchant_from_row(row: &impl Columns) -> Result<Merchant, StoreErr
         postal_code: row.text("postal_code")?,
         nmid: row.text("nmid")?,
         criteria: row.text("criteria")?,
+        pan_account: pan_account_from_row(row)?,
         blacklisted,
         created_at: from_ms(row.int("created_at")?)?,
     })
+}
+
+/// A merchant's PAN account number; every row has one once the store has opened (`pan.rs`).
+fn pan_account_from_row(row: &impl Columns) -> Result<u32, StoreError> {
+    let account = row.opt_int("pan_account")?;
+    account
+        .and_then(|account| u32::try_from(account).ok())
+        .filter(|account| *account < snapqris_qris::PAN_ACCOUNTS)
+        .ok_or_else(|| StoreError::Corrupt(format!("merchant PAN account number {account:?}")))
 }
 
 pub(crate) fn kind_from_row(row: &impl Columns) -> Result<QrKind, StoreError> {

@@ -31,9 +31,9 @@ pub struct PoolUsage {
 /// Everything snapqris persists. Every method that returns `Ok` after a write has committed it:
 /// a crash of the process afterwards loses nothing (CONTRACT §2).
 ///
-/// Uniqueness rules (client id, merchant id, `X-EXTERNAL-ID` per partner and day,
-/// `partnerReferenceNo` per merchant, `id_qr`) are enforced by the database, so they hold for
-/// any number of processes sharing it.
+/// Uniqueness rules (client id, merchant id, a merchant's PAN account number, `X-EXTERNAL-ID`
+/// per partner and day, `partnerReferenceNo` per merchant, `id_qr`) are enforced by the
+/// database, so they hold for any number of processes sharing it.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     /// How full the connection pools are, for metrics.
@@ -113,8 +113,9 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
 
-    /// Registers a merchant; [`Constraint::MerchantId`](crate::Constraint) if the id is taken,
-    /// [`Entity::Partner`](crate::Entity) not found if the owner is unknown.
+    /// Registers a merchant with the next free PAN account number
+    /// ([`Merchant::pan_account`](crate::Merchant)); [`Constraint::MerchantId`](crate::Constraint)
+    /// if the id is taken, [`Entity::Partner`](crate::Entity) not found if the owner is unknown.
     async fn add_merchant(
         &self,
         merchant: &NewMerchant,

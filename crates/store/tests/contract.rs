@@ -699,3 +699,117 @@ on_each_backend!(
     racing_expiries_of_one_qr_expire_it_once,
     twenty_concurrent_payments_of_one_dynamic_qr_pay_it_once,
 );
+
+// Merchant PANs (CONTRACT §8): allocated account numbers, unique by a constraint.
+
+/// Two merchant ids whose PANs, as earlier versions derived them, were the same (found by
+/// brute force over `M0`, `M1`, …: qris's `merchant.rs` tests).
+const COLLIDING: (&str, &str) = ("M90479", "M321856");
+
+async fn two_merchants_whose_derived_pans_collided_get_different_pans(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    let store = database.store().await;
+    store.add_partner(&new_partner("P1"), NOW).await.unwrap();
+    let (a, b) = COLLIDING;
+    let derived = snapqris_qris::legacy_account_number;
+    assert_eq!(derived(a), derived(b), "the pair collided before");
+    let mut pans = Vec::new();
+    for merchant_id in [a, b] {
+        store
+            .add_merchant(&new_merchant(merchant_id, "P1"), NOW)
+            .await
+            .unwrap();
+        let merchant = store.merchant(merchant_id).await.unwrap().unwrap();
+        pans.push(snapqris_qris::merchant_pan(
+            "93600999",
+            merchant.pan_account,
+        ));
+    }
+    assert_ne!(pans[0], pans[1]);
+    assert_eq!(pans, ["936009990000000016", "936009990000000024"]);
+}
+
+async fn two_thousand_merchants_added_at_once_get_distinct_pan_accounts(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    // Two stores (on SQLite two writers, as two processes would be), four tasks each.
+    let stores = [database.store().await, database.store().await];
+    stores[0]
+        .add_partner(&new_partner("P1"), NOW)
+        .await
+        .unwrap();
+    let tasks = (0..8).map(|task| {
+        let store = stores[task % 2].clone();
+        tokio::spawn(async move {
+            for n in 0..250 {
+                let merchant_id = format!("T{task}N{n}");
+                store
+                    .add_merchant(&new_merchant(&merchant_id, "P1"), NOW)
+                    .await
+                    .unwrap();
+            }
+        })
+    });
+    for task in futures_util::future::join_all(tasks).await {
+        task.unwrap();
+    }
+    let merchants = stores[1].merchants(None).await.unwrap();
+    assert_eq!(merchants.len(), 2000);
+    let accounts: HashSet<u32> = merchants.iter().map(|m| m.pan_account).collect();
+    assert_eq!(accounts.len(), 2000, "a PAN account number given twice");
+    assert!(accounts.iter().all(|a| (1..=2000).contains(a)), "from 1 on");
+    let pans: HashSet<String> = accounts
+        .iter()
+        .map(|a| snapqris_qris::merchant_pan("93600999", *a))
+        .collect();
+    assert_eq!(pans.len(), 2000);
+
+    // The database itself refuses a second merchant with a number already held.
+    let taken = merchants[0].pan_account;
+    let duplicate = format!(
+        "INSERT INTO merchants (merchant_id, client_id, name, city, mcc, postal_code, nmid, \
+         criteria, created_at, updated_at, pan_account) \
+         VALUES ('DUP', 'P1', 'W', 'J', '5999', '10110', 'ID1', 'UMI', 0, 0, {taken})"
+    );
+    let refused = database.execute(&duplicate).await.unwrap_err();
+    assert!(refused.contains("pan_account"), "{refused}");
+    // And one with none (an older snapqris, which derived PANs).
+    let without = duplicate
+        .replace(", pan_account)", ")")
+        .replace(&format!(", {taken})"), ")");
+    let refused = database.execute(&without).await.unwrap_err();
+    assert!(refused.contains("pan_account"), "{refused}");
+    assert!(stores[0].merchant("DUP").await.unwrap().is_none());
+}
+
+async fn a_pan_account_already_held_is_skipped_not_shared(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    let store = store_with_merchants(&database).await;
+    let held = |id| {
+        let store = store.clone();
+        async move { store.merchant(id).await.unwrap().unwrap().pan_account }
+    };
+    assert_eq!((held("M1").await, held("M2").await), (1, 2));
+    // As after an upgrade: a merchant from before keeps number 3, its derived one.
+    database
+        .execute("UPDATE merchants SET pan_account = 3 WHERE merchant_id = 'M1'")
+        .await
+        .unwrap();
+    store
+        .add_merchant(&new_merchant("M3", "P1"), NOW)
+        .await
+        .unwrap();
+    assert_eq!(held("M3").await, 4, "3 is held: the next number");
+    // A merchant id taken is still a merchant-id conflict.
+    let again = store.add_merchant(&new_merchant("M3", "P1"), NOW).await;
+    assert!(
+        matches!(again, Err(StoreError::Conflict(Constraint::MerchantId))),
+        "{again:?}"
+    );
+}
+
+on_each_backend!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    two_merchants_whose_derived_pans_collided_get_different_pans,
+    two_thousand_merchants_added_at_once_get_distinct_pan_accounts,
+    a_pan_account_already_held_is_skipped_not_shared,
+);

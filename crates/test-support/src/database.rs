@@ -96,6 +96,36 @@ impl TestDatabase {
             }
         }
     }
+
+    /// Runs `sql` (one or more statements) on the database as it is, bypassing the store: to
+    /// build an old schema, or to check that a constraint refuses a write. `Err` carries the
+    /// database's message.
+    ///
+    /// # Panics
+    ///
+    /// When the database cannot be reached.
+    pub async fn execute(&self, sql: &str) -> Result<(), String> {
+        match self.url.strip_prefix("sqlite://") {
+            Some(path) => rusqlite::Connection::open(path)
+                .expect("open the SQLite file")
+                .execute_batch(sql)
+                .map_err(|e| e.to_string()),
+            None => {
+                use sqlx::Connection;
+                let mut connection = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("connect to the test database");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut connection)
+                    .await
+                    .map(drop)
+                    .map_err(|e| match e.as_database_error() {
+                        Some(db) => db.message().to_owned(),
+                        None => e.to_string(),
+                    })
+            }
+        }
+    }
 }
 
 impl Drop for TestDatabase {

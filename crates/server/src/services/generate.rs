@@ -186,10 +186,7 @@ fn merchant_profile(state: &AppState, merchant: &Merchant) -> Result<MerchantPro
     Ok(MerchantProfile {
         acquirer_domain: config.acquirer_domain.clone(),
         acquirer_nns: config.acquirer_nns.clone(),
-        merchant_pan: snapqris_qris::derive_merchant_pan(
-            &config.acquirer_nns,
-            &merchant.merchant_id,
-        ),
+        merchant_pan: snapqris_qris::merchant_pan(&config.acquirer_nns, merchant.pan_account),
         merchant_id: merchant.merchant_id.clone(),
         criteria,
         nmid: merchant.nmid.clone(),

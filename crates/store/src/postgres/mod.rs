@@ -3,6 +3,7 @@
 
 pub(crate) mod jobs;
 mod list;
+pub(crate) mod pans;
 mod sql;
 mod store;
 

@@ -38,9 +38,20 @@ pub(crate) const PARTNER_SET_KEY: &str =
 pub(crate) const PARTNER_SET_SECRET: &str =
     "UPDATE partners SET client_secret = $1, updated_at = $2 WHERE client_id = $3";
 
+/// The PAN account number comes from the sequence in the insert itself (`pan.rs`).
 pub(crate) const MERCHANT_INSERT: &str = "INSERT INTO merchants (merchant_id, client_id, name, \
-     city, mcc, postal_code, nmid, criteria, blacklisted, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE, $9, $9)";
+     city, mcc, postal_code, nmid, criteria, blacklisted, created_at, updated_at, pan_account) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE, $9, $9, nextval('merchant_pan_accounts'))";
+/// Merchants from before PANs were allocated, in creation order.
+pub(crate) const MERCHANTS_WITHOUT_PAN_ACCOUNT: &str = "SELECT merchant_id FROM merchants \
+     WHERE pan_account IS NULL ORDER BY created_at, merchant_id FOR UPDATE";
+pub(crate) const MERCHANT_SET_PAN_ACCOUNT: &str =
+    "UPDATE merchants SET pan_account = $1 WHERE merchant_id = $2";
+pub(crate) const MERCHANT_SET_NEXT_PAN_ACCOUNT: &str = "UPDATE merchants \
+     SET pan_account = nextval('merchant_pan_accounts') WHERE merchant_id = $1 \
+     RETURNING pan_account";
+pub(crate) const MERCHANT_WITH_PAN_ACCOUNT: &str =
+    "SELECT merchant_id FROM merchants WHERE pan_account = $1";
 pub(crate) const MERCHANT_GET: &str = "SELECT * FROM merchants WHERE merchant_id = $1";
 pub(crate) const MERCHANT_OF_PARTNER: &str =
     "SELECT * FROM merchants WHERE client_id = $1 ORDER BY merchant_id";

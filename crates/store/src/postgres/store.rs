@@ -226,28 +226,7 @@ impl Store for PostgresStore {
         merchant: &NewMerchant,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let result = sqlx::query(q::MERCHANT_INSERT)
-            .bind(merchant.merchant_id.as_str().to_owned())
-            .bind(merchant.client_id.as_str().to_owned())
-            .bind(merchant.name.clone())
-            .bind(merchant.city.clone())
-            .bind(merchant.mcc.clone())
-            .bind(merchant.postal_code.clone())
-            .bind(merchant.nmid.clone())
-            .bind(merchant.criteria.clone())
-            .bind(to_ms(now))
-            .execute(&self.pool)
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if StoreError::is_unique_violation(&e) => {
-                Err(StoreError::Conflict(Constraint::MerchantId))
-            }
-            Err(e) if StoreError::is_foreign_key_violation(&e) => {
-                Err(StoreError::NotFound(Entity::Partner))
-            }
-            Err(e) => Err(e.into()),
-        }
+        super::pans::insert_merchant(&self.pool, merchant, now).await
     }
 
     async fn merchant(&self, merchant_id: &str) -> Result<Option<Merchant>, StoreError> {

@@ -15,6 +15,7 @@ mod checkpointer;
 mod claims;
 pub(crate) mod jobs;
 mod list;
+pub(crate) mod pans;
 mod permissions;
 mod readers;
 mod sql;

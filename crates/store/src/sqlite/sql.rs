@@ -34,8 +34,18 @@ pub(crate) const PARTNER_SET_SECRET: &str =
     "UPDATE partners SET client_secret = $1, updated_at = $2 WHERE client_id = $3";
 
 pub(crate) const MERCHANT_INSERT: &str = "INSERT INTO merchants (merchant_id, client_id, name, \
-     city, mcc, postal_code, nmid, criteria, blacklisted, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9)";
+     city, mcc, postal_code, nmid, criteria, blacklisted, created_at, updated_at, pan_account) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $10)";
+/// The next PAN account number (`pan.rs`), taken in the writer's transaction.
+pub(crate) const PAN_ACCOUNT_NEXT: &str =
+    "UPDATE merchant_pan_counter SET last = last + 1 RETURNING last";
+/// Merchants from before PANs were allocated, in creation order.
+pub(crate) const MERCHANTS_WITHOUT_PAN_ACCOUNT: &str = "SELECT merchant_id FROM merchants \
+     WHERE pan_account IS NULL ORDER BY created_at, merchant_id";
+pub(crate) const MERCHANT_SET_PAN_ACCOUNT: &str =
+    "UPDATE merchants SET pan_account = $1 WHERE merchant_id = $2";
+pub(crate) const MERCHANT_WITH_PAN_ACCOUNT: &str =
+    "SELECT merchant_id FROM merchants WHERE pan_account = $1";
 pub(crate) const MERCHANT_GET: &str = "SELECT * FROM merchants WHERE merchant_id = $1";
 pub(crate) const MERCHANT_OF_PARTNER: &str =
     "SELECT * FROM merchants WHERE client_id = $1 ORDER BY merchant_id";

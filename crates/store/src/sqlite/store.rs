@@ -265,26 +265,8 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let merchant = merchant.clone();
         self.writer
-            .run(move |w| {
-                let values = params![
-                    merchant.merchant_id.as_str(),
-                    merchant.client_id.as_str(),
-                    merchant.name,
-                    merchant.city,
-                    merchant.mcc,
-                    merchant.postal_code,
-                    merchant.nmid,
-                    merchant.criteria,
-                    to_ms(now),
-                ];
-                w.connection
-                    .execute(q::MERCHANT_INSERT, values)
-                    .map_err(|e| {
-                        constraint_error(e, |_| Some(Constraint::MerchantId), Entity::Partner)
-                    })
-            })
+            .run(move |w| super::pans::insert_merchant(&w.connection, &merchant, now))
             .await
-            .map(drop)
     }
 
     async fn merchant(&self, merchant_id: &str) -> Result<Option<Merchant>, StoreError> {
