@@ -5,8 +5,8 @@
 //! insert, a payment and its notification) must commit in one transaction or not at all. The
 //! server describes the work as a [`Job`]; `Store::claim_then` claims
 //! and, only when the claim is new, runs the job in the claim's own transaction: on SQLite one
-//! job of the writer thread, on PostgreSQL one transaction (one round trip where the job folds
-//! the claim into its statement). A job that fails has all of its writes undone while the claim
+//! job of the writer thread, on PostgreSQL one transaction (the claims and QR inserts of
+//! concurrent requests batched into one statement, `postgres/batch.rs`). A job that fails has all of its writes undone while the claim
 //! stands: a refused request still uses up its id.
 //!
 //! A new service adds a job type here, with its statements in each backend's module; the
@@ -14,6 +14,7 @@
 
 use crate::StoreError;
 use crate::model::{ExpireOutcome, ExternalIdKey, NewQr, QrSummary};
+use crate::postgres::PgContext;
 use futures_util::future::BoxFuture;
 use snapqris_protocol::{JakartaDate, MerchantId};
 use std::any::Any;
@@ -54,7 +55,7 @@ mod sealed {
         /// [`Job::postgres`], its output boxed.
         fn postgres<'c>(
             self: Box<Self>,
-            conn: &'c mut sqlx::PgConnection,
+            pg: &'c PgContext,
             claim: &'c ExternalIdKey,
             now: OffsetDateTime,
         ) -> BoxFuture<'c, Result<ClaimedWork<AnyOutput>, StoreError>>;
@@ -81,7 +82,7 @@ pub trait Job: sealed::Sealed + Send + 'static {
     #[doc(hidden)]
     fn postgres<'c>(
         self,
-        conn: &'c mut sqlx::PgConnection,
+        pg: &'c PgContext,
         claim: &'c ExternalIdKey,
         now: OffsetDateTime,
     ) -> BoxFuture<'c, Result<ClaimedWork<Self::Output>, StoreError>>;
@@ -94,11 +95,11 @@ impl<J: Job> sealed::ErasedJob for J {
 
     fn postgres<'c>(
         self: Box<Self>,
-        conn: &'c mut sqlx::PgConnection,
+        pg: &'c PgContext,
         claim: &'c ExternalIdKey,
         now: OffsetDateTime,
     ) -> BoxFuture<'c, Result<ClaimedWork<AnyOutput>, StoreError>> {
-        let running = Job::postgres(*self, conn, claim, now);
+        let running = Job::postgres(*self, pg, claim, now);
         Box::pin(async move { Ok(running.await?.map(|output| Box::new(output) as AnyOutput)) })
     }
 }
@@ -165,11 +166,11 @@ macro_rules! jobs {
 
             fn postgres<'c>(
                 self,
-                conn: &'c mut sqlx::PgConnection,
+                pg: &'c PgContext,
                 claim: &'c ExternalIdKey,
                 now: OffsetDateTime,
             ) -> BoxFuture<'c, Result<ClaimedWork<Self::Output>, StoreError>> {
-                Box::pin($postgres(conn, claim, now, self))
+                Box::pin($postgres(pg, claim, now, self))
             }
         }
     )*};

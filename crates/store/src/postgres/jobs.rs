@@ -1,15 +1,18 @@
 //! The PostgreSQL side of each unit of work (`work.rs`): the claim and the work in one
-//! transaction, in one statement (one round trip) where the work allows.
+//! transaction — batched with concurrent requests' claims where the work is a QR insert or
+//! nothing (`batch.rs`), in a transaction of its own otherwise.
 
-use super::list::summary_from_list_row;
+use super::PgContext;
+use super::list::PostgresDay;
 use super::sql as q;
+use crate::list::PageSource;
 use crate::model::{ExpireOutcome, ExternalIdKey};
 use crate::rows::to_ms;
 use crate::work::{ClaimedWork, ExpireQr, FirstListPage, InsertQr, ListPage, NoWork};
 use crate::{Constraint, Entity, StoreError};
 use futures_util::future::BoxFuture;
 use snapqris_protocol::JakartaDate;
-use sqlx::{Connection, PgConnection, Row};
+use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 
 /// The claim statement with its values bound.
@@ -56,8 +59,52 @@ where
     Ok(ClaimedWork::Claimed(done))
 }
 
-/// [`NoWork`]: the claim alone, one statement.
+/// [`NoWork`]: the claim alone, in the next batch.
 pub(crate) async fn no_work(
+    pg: &PgContext,
+    claim: &ExternalIdKey,
+    now: OffsetDateTime,
+    _: NoWork,
+) -> Result<ClaimedWork<()>, StoreError> {
+    pg.batcher.claim(claim, now, None).await
+}
+
+/// [`InsertQr`]: claim and QR in the next batch.
+pub(crate) async fn insert_qr(
+    pg: &PgContext,
+    claim: &ExternalIdKey,
+    now: OffsetDateTime,
+    job: InsertQr,
+) -> Result<ClaimedWork<()>, StoreError> {
+    pg.batcher.claim(claim, now, Some(job.0)).await
+}
+
+/// [`FirstListPage`]: the claim in the next batch; once it has committed, the first page, read
+/// on the pool (so what it shows is committed, as on SQLite).
+pub(crate) async fn first_list_page(
+    pg: &PgContext,
+    claim: &ExternalIdKey,
+    now: OffsetDateTime,
+    job: FirstListPage,
+) -> Result<ClaimedWork<ListPage>, StoreError> {
+    Ok(match pg.batcher.claim(claim, now, None).await? {
+        ClaimedWork::AlreadyUsed => ClaimedWork::AlreadyUsed,
+        ClaimedWork::Claimed(claimed) => {
+            let day = PostgresDay {
+                pool: pg.pool.clone(),
+                merchant_id: job.merchant_id.as_str().to_owned(),
+                day: job.day.date(),
+            };
+            ClaimedWork::Claimed(match claimed {
+                Ok(()) => day.page(None).await,
+                Err(e) => Err(e),
+            })
+        }
+    })
+}
+
+/// The claim alone, one statement on `conn` (a batch's fallback).
+pub(crate) async fn claim_alone(
     conn: &mut PgConnection,
     claim: &ExternalIdKey,
     now: OffsetDateTime,
@@ -71,8 +118,8 @@ pub(crate) async fn no_work(
     })
 }
 
-/// [`InsertQr`]: claim and QR in one statement (`CLAIM_AND_INSERT_QR`).
-pub(crate) async fn insert_qr(
+/// Claim and QR in one statement on `conn` (`CLAIM_AND_INSERT_QR`; a batch's fallback).
+pub(crate) async fn insert_qr_alone(
     conn: &mut PgConnection,
     claim: &ExternalIdKey,
     now: OffsetDateTime,
@@ -114,7 +161,7 @@ pub(crate) async fn insert_qr(
         }
         // An unknown merchant fails the whole statement, claim included: claim on its own.
         Err(e) if StoreError::is_foreign_key_violation(&e) => {
-            Ok(match no_work(conn, claim, now, NoWork).await? {
+            Ok(match claim_alone(conn, claim, now, NoWork).await? {
                 ClaimedWork::AlreadyUsed => ClaimedWork::AlreadyUsed,
                 ClaimedWork::Claimed(_) => {
                     ClaimedWork::Claimed(Err(StoreError::NotFound(Entity::Merchant)))
@@ -125,47 +172,15 @@ pub(crate) async fn insert_qr(
     }
 }
 
-/// [`FirstListPage`]: claim and first page in one statement (`CLAIM_AND_LIST_FIRST`).
-pub(crate) async fn first_list_page(
-    conn: &mut PgConnection,
-    claim: &ExternalIdKey,
-    now: OffsetDateTime,
-    job: FirstListPage,
-) -> Result<ClaimedWork<ListPage>, StoreError> {
-    let rows = sqlx::query(q::CLAIM_AND_LIST_FIRST)
-        .bind(claim.client_id.as_str())
-        .bind(claim.day.date())
-        .bind(claim.external_id.as_str())
-        .bind(to_ms(now))
-        .bind(job.merchant_id.as_str())
-        .bind(job.day.date())
-        .fetch_all(conn)
-        .await?;
-    let claimed = match rows.first() {
-        Some(row) => row.try_get::<bool, _>(0)?,
-        None => false,
-    };
-    if !claimed {
-        return Ok(ClaimedWork::AlreadyUsed);
-    }
-    let mut page = Vec::with_capacity(rows.len());
-    for row in &rows {
-        // An empty day is one row of nulls beside `claimed`.
-        if row.try_get::<Option<i64>, _>(1)?.is_some() {
-            page.push(summary_from_list_row(row, 1)?);
-        }
-    }
-    Ok(ClaimedWork::Claimed(Ok(page)))
-}
-
 /// [`ExpireQr`]: a conditional update in the claim's transaction.
 pub(crate) async fn expire_qr(
-    conn: &mut PgConnection,
+    pg: &PgContext,
     claim: &ExternalIdKey,
     now: OffsetDateTime,
     job: ExpireQr,
 ) -> Result<ClaimedWork<ExpireOutcome>, StoreError> {
-    in_claim_transaction(conn, claim, now, move |c| expire(c, job)).await
+    let mut conn = pg.pool.acquire().await?;
+    in_claim_transaction(&mut conn, claim, now, move |c| expire(c, job)).await
 }
 
 fn expire(c: &mut PgConnection, job: ExpireQr) -> BoxFuture<'_, Result<ExpireOutcome, StoreError>> {

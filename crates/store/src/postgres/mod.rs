@@ -1,6 +1,7 @@
 //! The PostgreSQL store: one pool for reads and writes, shared by any number of nodes, through
 //! sqlx's native driver (prepared statements, real column types).
 
+mod batch;
 pub(crate) mod jobs;
 mod list;
 pub(crate) mod pans;
@@ -10,6 +11,7 @@ mod store;
 pub(crate) use store::PostgresStore;
 
 use crate::{StoreError, StoreOptions};
+use batch::ClaimBatcher;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;
@@ -22,4 +24,23 @@ pub(crate) async fn connect(url: &str, options: &StoreOptions) -> Result<PgPool,
         .connect(url)
         .await?;
     Ok(pool)
+}
+
+/// What a unit of work runs on: the pool, and the batcher that commits concurrent requests'
+/// claims together.
+#[derive(Debug, Clone)]
+#[allow(unreachable_pub)] // named by the sealed `Job` trait; unnameable outside the crate
+pub struct PgContext {
+    pub(crate) pool: PgPool,
+    pub(crate) batcher: ClaimBatcher,
+}
+
+impl PgContext {
+    /// The context of `pool`, its batching tasks started.
+    pub(crate) fn new(pool: PgPool) -> PgContext {
+        PgContext {
+            batcher: ClaimBatcher::start(pool.clone()),
+            pool,
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! statement on the pool; a unit of work (`jobs.rs`) runs on one connection, in one
 //! transaction. The statements are this backend's own (`sql.rs`).
 
+use super::PgContext;
 use super::list::PostgresDay;
 use super::sql as q;
 use crate::list::{ListStep, list_stream};
@@ -28,6 +29,8 @@ use time::OffsetDateTime;
 #[derive(Debug)]
 pub(crate) struct PostgresStore {
     pool: PgPool,
+    /// The pool and the claim batcher, for units of work.
+    context: PgContext,
     ids: NodeIds,
 }
 
@@ -35,6 +38,7 @@ impl PostgresStore {
     /// Wraps a migrated pool.
     pub(crate) fn open(pool: PgPool) -> Self {
         PostgresStore {
+            context: PgContext::new(pool.clone()),
             pool,
             ids: NodeIds::default(),
         }
@@ -273,8 +277,7 @@ impl Store for PostgresStore {
         now: OffsetDateTime,
         job: Box<dyn ErasedJob>,
     ) -> Result<ClaimedWork<AnyOutput>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        job.postgres(&mut conn, key, now).await
+        job.postgres(&self.context, key, now).await
     }
 
     async fn count_claim(
