@@ -452,14 +452,7 @@ async fn without_a_token_only_a_valid_signature_tells_an_rsa_partner_from_an_unk
 }
 
 async fn a_partner_over_its_rate_limit_gets_4299000_before_any_claim(backend: Backend) {
-    let app = spawn_app_on(
-        backend,
-        snapqris_server::ServerConfig {
-            rate_limit: 2,
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = spawn_rate_limited(backend, 2).await;
     let body = list_body("2026-11-25", MERCHANT).to_string();
     let mut limited = None;
     for n in 0..6 {
@@ -484,14 +477,7 @@ async fn a_partner_over_its_rate_limit_gets_4299000_before_any_claim(backend: Ba
 }
 
 async fn requests_that_cannot_sign_as_a_partner_do_not_spend_its_rate_limit(backend: Backend) {
-    let app = spawn_app_on(
-        backend,
-        snapqris_server::ServerConfig {
-            rate_limit: 2,
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = spawn_rate_limited(backend, 2).await;
     let body = list_body("2026-11-25", MERCHANT).to_string();
     // CONTRACT §8: a flood in the partner's name, with a bad signature or without its token.
     for n in 0..10 {

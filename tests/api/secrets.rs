@@ -27,37 +27,7 @@ fn new_master_key(database: &ProcessDatabase, name: &str) -> PathBuf {
 
 /// Every client secret and shared secret, as the database stores them.
 async fn stored_secrets(database: &ProcessDatabase) -> Vec<Vec<u8>> {
-    if let Some(path) = database.url().strip_prefix("sqlite://") {
-        let connection = rusqlite::Connection::open(path).unwrap();
-        let mut values = Vec::new();
-        for sql in [
-            "SELECT CAST(client_secret AS BLOB) FROM partners",
-            "SELECT value FROM server_keys",
-        ] {
-            let mut statement = connection.prepare(sql).unwrap();
-            let rows = statement
-                .query_map([], |row| row.get::<_, Vec<u8>>(0))
-                .unwrap();
-            values.extend(rows.map(Result::unwrap));
-        }
-        values
-    } else {
-        use sqlx::Connection;
-        let mut connection = sqlx::PgConnection::connect(database.url()).await.unwrap();
-        let secrets: Vec<String> = sqlx::query_scalar("SELECT client_secret FROM partners")
-            .fetch_all(&mut connection)
-            .await
-            .unwrap();
-        let keys: Vec<Vec<u8>> = sqlx::query_scalar("SELECT value FROM server_keys")
-            .fetch_all(&mut connection)
-            .await
-            .unwrap();
-        secrets
-            .into_iter()
-            .map(String::into_bytes)
-            .chain(keys)
-            .collect()
-    }
+    snapqris_test_support::stored_secrets(database.url()).await
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -71,6 +71,15 @@ pub(crate) async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_on(backend, ServerConfig::default()).await
 }
 
+/// [`spawn_app`] with a rate limit of `per_second` requests per partner.
+pub(crate) async fn spawn_rate_limited(backend: Backend, per_second: u32) -> TestApp {
+    let config = ServerConfig {
+        rate_limit: per_second,
+        ..Default::default()
+    };
+    spawn_app_on(backend, config).await
+}
+
 pub(crate) async fn spawn_app_on(backend: Backend, config: ServerConfig) -> TestApp {
     let database = TestDatabase::new(&backend).await;
     let url = database.url().to_owned();

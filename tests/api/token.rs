@@ -99,14 +99,7 @@ async fn a_stale_timestamp_gets_one_answer_for_known_and_unknown_clients(backend
 }
 
 async fn mis_signed_token_requests_do_not_spend_the_partners_rate_limit(backend: Backend) {
-    let app = spawn_app_on(
-        backend,
-        snapqris_server::ServerConfig {
-            rate_limit: 2,
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = spawn_rate_limited(backend, 2).await;
     let other_key = RsaPrivateKey::generate().unwrap();
     for _ in 0..10 {
         let mut forged = app.token_request();

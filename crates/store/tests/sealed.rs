@@ -69,40 +69,6 @@ fn partner(client_id: &str, secret: &str) -> NewPartner {
     }
 }
 
-/// Every stored client secret and shared secret, read without the store.
-async fn raw_values(url: &str) -> Vec<Vec<u8>> {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        let connection = rusqlite::Connection::open(path).unwrap();
-        let mut values = Vec::new();
-        for sql in [
-            "SELECT CAST(client_secret AS BLOB) FROM partners",
-            "SELECT value FROM server_keys",
-        ] {
-            let mut statement = connection.prepare(sql).unwrap();
-            let rows = statement
-                .query_map([], |row| row.get::<_, Vec<u8>>(0))
-                .unwrap();
-            values.extend(rows.map(Result::unwrap));
-        }
-        return values;
-    }
-    use sqlx::Connection;
-    let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
-    let secrets: Vec<String> = sqlx::query_scalar("SELECT client_secret FROM partners")
-        .fetch_all(&mut connection)
-        .await
-        .unwrap();
-    let keys: Vec<Vec<u8>> = sqlx::query_scalar("SELECT value FROM server_keys")
-        .fetch_all(&mut connection)
-        .await
-        .unwrap();
-    secrets
-        .into_iter()
-        .map(String::into_bytes)
-        .chain(keys)
-        .collect()
-}
-
 async fn sealed_secrets_read_back_clear_and_are_stored_sealed(postgres: bool) {
     let dir = tempfile::tempdir().unwrap();
     let Some(url) = fresh_url(postgres, &dir).await else {
@@ -152,7 +118,7 @@ async fn sealed_secrets_read_back_clear_and_are_stored_sealed(postgres: bool) {
         store.shared_secrets().await.unwrap(),
         vec![("token".to_owned(), b"rotated".to_vec())]
     );
-    for value in raw_values(&url).await {
+    for value in snapqris_test_support::stored_secrets(&url).await {
         assert!(value.starts_with(b"sealed:"), "{value:?}");
         for clear in [&b"second-secret"[..], b"rotated", b"token-key-bytes"] {
             assert!(!value.windows(clear.len()).any(|w| w == clear));
@@ -179,7 +145,10 @@ async fn without_a_key_a_clear_secret_that_looks_sealed_is_refused(postgres: boo
         .add_partner(&partner("P1", "plain"), NOW)
         .await
         .unwrap();
-    assert_eq!(raw_values(&url).await, vec![b"plain".to_vec()]);
+    assert_eq!(
+        snapqris_test_support::stored_secrets(&url).await,
+        vec![b"plain".to_vec()]
+    );
     drop(store);
     drop_database(&url).await;
 }

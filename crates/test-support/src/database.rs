@@ -170,3 +170,38 @@ fn unique_suffix() -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// Every stored client secret and shared secret of the database at `url`, read without the
+/// store (to check that none is in clear).
+pub async fn stored_secrets(url: &str) -> Vec<Vec<u8>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let connection = rusqlite::Connection::open(path).unwrap();
+        let mut values = Vec::new();
+        for sql in [
+            "SELECT CAST(client_secret AS BLOB) FROM partners",
+            "SELECT value FROM server_keys",
+        ] {
+            let mut statement = connection.prepare(sql).unwrap();
+            let rows = statement
+                .query_map([], |row| row.get::<_, Vec<u8>>(0))
+                .unwrap();
+            values.extend(rows.map(Result::unwrap));
+        }
+        return values;
+    }
+    use sqlx::Connection;
+    let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
+    let secrets: Vec<String> = sqlx::query_scalar("SELECT client_secret FROM partners")
+        .fetch_all(&mut connection)
+        .await
+        .unwrap();
+    let keys: Vec<Vec<u8>> = sqlx::query_scalar("SELECT value FROM server_keys")
+        .fetch_all(&mut connection)
+        .await
+        .unwrap();
+    secrets
+        .into_iter()
+        .map(String::into_bytes)
+        .chain(keys)
+        .collect()
+}
