@@ -690,8 +690,120 @@ async fn claims_are_counted_up_to_the_daily_limit_even_when_racing(backend: Back
     );
 }
 
+/// The methods no other test needs: records read back as written, and every change to them.
+async fn partners_merchants_and_qrs_read_back_as_written_and_changed(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    let store = store_with_merchants(&database).await;
+    store.ping().await.unwrap();
+    assert!(!store.pool_usage().is_empty());
+    store.add_partner(&new_partner("P2"), NOW).await.unwrap();
+    store
+        .add_merchant(&new_merchant("M3", "P2"), NOW)
+        .await
+        .unwrap();
+
+    let p1 = store.partner("P1").await.unwrap().unwrap();
+    assert_eq!(
+        (p1.client_secret.as_str(), p1.enabled, p1.created_at),
+        ("secret-of-P1", true, NOW)
+    );
+    assert_eq!(p1.services, ServiceCode::ALL.to_vec());
+    let later = NOW + time::Duration::minutes(1);
+    store.set_partner_enabled("P1", false, later).await.unwrap();
+    store.set_partner_key("P1", "KEY", later).await.unwrap();
+    store
+        .set_partner_secret("P1", "new-secret", later)
+        .await
+        .unwrap();
+    let changed = store.partner("P1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            changed.enabled,
+            changed.public_key_pem.as_str(),
+            changed.client_secret.as_str()
+        ),
+        (false, "KEY", "new-secret")
+    );
+    let unknown = store.set_partner_enabled("nobody", true, later).await;
+    assert!(
+        matches!(unknown, Err(StoreError::NotFound(Entity::Partner))),
+        "{unknown:?}"
+    );
+    let ids: Vec<String> = store
+        .partners()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.client_id)
+        .collect();
+    assert_eq!(ids, ["P1", "P2"]);
+
+    let of_p1: Vec<String> = store
+        .merchants(Some("P1"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.merchant_id)
+        .collect();
+    assert_eq!(of_p1, ["M1", "M2"]);
+    assert_eq!(store.merchants(None).await.unwrap().len(), 3);
+    store
+        .set_merchant_blacklist("M1", Some(Some("fraud")), later)
+        .await
+        .unwrap();
+    let blacklisted = store
+        .merchant("M1")
+        .await
+        .unwrap()
+        .unwrap()
+        .blacklisted
+        .unwrap();
+    assert_eq!(
+        (blacklisted.reason.as_deref(), blacklisted.since),
+        (Some("fraud"), later)
+    );
+    store
+        .set_merchant_blacklist("M1", None, later)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .merchant("M1")
+            .await
+            .unwrap()
+            .unwrap()
+            .blacklisted
+            .is_none()
+    );
+    let unknown = store.set_merchant_blacklist("M9", None, later).await;
+    assert!(
+        matches!(unknown, Err(StoreError::NotFound(Entity::Merchant))),
+        "{unknown:?}"
+    );
+
+    store.insert_qr(&dynamic_qr(7)).await.unwrap();
+    let by_id = store.qr_by_id("M1", 7).await.unwrap().unwrap();
+    assert_eq!((by_id.amount_sen, by_id.payment_count), (Some(900_000), 0));
+    assert_eq!(
+        store.qr_by_partner_reference("M1", "ref-7").await.unwrap(),
+        Some(by_id)
+    );
+    assert!(
+        store.qr_by_id("M2", 7).await.unwrap().is_none(),
+        "another merchant's"
+    );
+    assert!(
+        store
+            .qr_by_partner_reference("M1", "ref-8")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 on_each_backend!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    partners_merchants_and_qrs_read_back_as_written_and_changed,
     claims_are_counted_up_to_the_daily_limit_even_when_racing,
     a_job_runs_only_when_its_claim_is_new,
     a_refused_job_writes_nothing_and_its_claim_stands,
