@@ -150,18 +150,22 @@ if wants sqlite; then
     stop_server
 fi
 
+# power_runs DATABASE_URL TAG: /health and generate (M2) on a server with durability=power.
+power_runs() {
+    start_server "$1" --durability power
+    for run in $(seq "$RUNS"); do
+        log "$2 run $run/$RUNS"
+        bench "$2.health" health --concurrency "$CONC" --duration "$DURATION"
+        bench "$2.generate" generate --concurrency "$CONC" --duration "$DURATION" --merchant-id M2
+    done
+    stop_server
+}
+
 # --- (2) SQLite, durability=power ------------------------------------------------------------
 if wants power; then
     DB=sqlite://$WORK/power.db
     setup "$DB" M2
-    start_server "$DB" --durability power
-    for run in $(seq "$RUNS"); do
-        log "sqlite power run $run/$RUNS"
-        bench sqlite-power.health health --concurrency "$CONC" --duration "$DURATION"
-        bench sqlite-power.generate generate --concurrency "$CONC" --duration "$DURATION" \
-            --merchant-id M2
-    done
-    stop_server
+    power_runs "$DB" sqlite-power
 fi
 
 # pgbench_setup DATABASE_URL: the reference tables of issue 12 (claims; QRs with the covering
@@ -231,14 +235,7 @@ if wants pg; then
     done
     stop_server
     psql -q "$PG_BASE/postgres" -c "DROP DATABASE ${PG_DB}_pgbench WITH (FORCE)"
-    start_server "$DB" --durability power
-    for run in $(seq "$RUNS"); do
-        log "pg power run $run/$RUNS"
-        bench pg-power.health health --concurrency "$CONC" --duration "$DURATION"
-        bench pg-power.generate generate --concurrency "$CONC" --duration "$DURATION" \
-            --merchant-id M2
-    done
-    stop_server
+    power_runs "$DB" pg-power
     psql -q "$PG_BASE/postgres" -c "DROP DATABASE $PG_DB WITH (FORCE)"
     PG_DB=""
 fi

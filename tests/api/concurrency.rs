@@ -131,7 +131,7 @@ async fn a_hundred_generates_at_once_get_a_hundred_distinct_ids_all_listed(backe
 
 /// The `id_qr` values listed for `MERCHANT` on the app's day, in answer order.
 async fn listed_ids(app: &TestApp) -> Vec<String> {
-    let response = app.post_generate_list("2026-11-25", MERCHANT).await;
+    let response = app.list_today().await;
     assert_code(&response, "2009000");
     response.json().unwrap()["dataDetail"]
         .as_array()

@@ -45,10 +45,7 @@ async fn a_static_and_a_dynamic_qr_are_listed_newest_first_with_jakarta_times(ba
 async fn a_plain_date_names_the_same_day(backend: Backend) {
     let app = spawn_app(backend).await;
     app.generate_static("ref-1").await;
-    assert_code(
-        &app.post_generate_list("2026-11-25", MERCHANT).await,
-        "2009000",
-    );
+    assert_code(&app.list_today().await, "2009000");
 }
 
 async fn ties_in_generate_time_put_the_higher_id_first(backend: Backend) {
@@ -56,11 +53,7 @@ async fn ties_in_generate_time_put_the_higher_id_first(backend: Backend) {
     for n in 0..3 {
         assert_code(&app.generate_static(&format!("ref-{n}")).await, "2004700");
     }
-    let body = app
-        .post_generate_list("2026-11-25", MERCHANT)
-        .await
-        .json()
-        .unwrap();
+    let body = app.list_today().await.json().unwrap();
     let ids: Vec<u64> = body["dataDetail"]
         .as_array()
         .unwrap()
@@ -79,11 +72,7 @@ async fn a_qr_generated_at_23_59_59_jakarta_belongs_to_that_day(backend: Backend
     app.clock.set(datetime!(2026-11-25 17:00:00 UTC));
     assert_code(&app.generate_static("early").await, "2004700");
 
-    let day = app
-        .post_generate_list("2026-11-25", MERCHANT)
-        .await
-        .json()
-        .unwrap();
+    let day = app.list_today().await.json().unwrap();
     let items = day["dataDetail"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["generate_time"], "2026-11-25 23:59:59");
@@ -204,12 +193,7 @@ async fn another_partners_token_is_refused(backend: Backend) {
     b.set_token(Some(token_b.clone()));
     let mut session = app.session.clone();
     session.set_token(Some(token_b));
-    let request = session.prepare_with(
-        LIST,
-        list_body("2026-11-25", MERCHANT).to_string().as_bytes(),
-        "ext-1",
-        &app.timestamp(),
-    );
+    let request = app.list_today_by(&session, "ext-1");
     assert_code(&app.send(&request).await, "4019001");
 }
 
@@ -219,12 +203,14 @@ async fn a_disabled_partner_loses_its_tokens(backend: Backend) {
         .set_partner_enabled(PARTNER, false, START)
         .await
         .unwrap();
-    // CONTRACT §4: operator changes apply within 5 s (the server's caches follow its clock).
-    app.clock.set(START + time::Duration::seconds(5));
-    assert_code(
-        &app.post_generate_list("2026-11-25", MERCHANT).await,
-        "4019001",
-    );
+    app.clock.set(after_operator_change(1));
+    assert_code(&app.list_today().await, "4019001");
+}
+
+/// CONTRACT §4: operator changes apply within 5 s (the server's caches follow its clock): the
+/// moment `n` times those 5 s after `START`.
+fn after_operator_change(n: i64) -> time::OffsetDateTime {
+    START + time::Duration::seconds(5 * n)
 }
 
 async fn header_trouble_is_4049001(backend: Backend) {
@@ -263,15 +249,14 @@ async fn header_trouble_is_4049001(backend: Backend) {
 
 async fn a_partner_without_service_90_or_with_anothers_merchant_is_4049000(backend: Backend) {
     let app = spawn_app(backend).await;
-    add_partner(
+    add_partner_with_merchant(
         &*app.store,
         "partner-b",
         "secret-b",
         SignatureMode::Hmac,
-        &ServiceCode::ALL,
+        "MB0001",
     )
     .await;
-    add_merchant(&*app.store, "MB0001", "partner-b").await;
     let response = app.post_generate_list("2026-11-25", "MB0001").await;
     assert_code(&response, "4049000");
     assert_eq!(
@@ -298,12 +283,7 @@ async fn a_partner_without_service_90_or_with_anothers_merchant_is_4049000(backe
         snapqris_client::TransactionAuth::Rsa,
     )
     .unwrap();
-    let request = session.prepare_with(
-        LIST,
-        list_body("2026-11-25", MERCHANT).to_string().as_bytes(),
-        "ext-c",
-        &app.timestamp(),
-    );
+    let request = app.list_today_by(&session, "ext-c");
     assert_code(&app.send(&request).await, "4049000");
 }
 
@@ -314,9 +294,8 @@ async fn a_blacklisted_merchant_is_refused_until_unblacklisted(backend: Backend)
         .set_merchant_blacklist(MERCHANT, Some(Some("fraud")), START)
         .await
         .unwrap();
-    // CONTRACT §4: operator changes apply within 5 s (the server's caches follow its clock).
-    app.clock.set(START + time::Duration::seconds(5));
-    let response = app.post_generate_list("2026-11-25", MERCHANT).await;
+    app.clock.set(after_operator_change(1));
+    let response = app.list_today().await;
     assert_code(&response, "4039019");
     assert_eq!(
         response.json().unwrap()["responseMessage"],
@@ -328,11 +307,8 @@ async fn a_blacklisted_merchant_is_refused_until_unblacklisted(backend: Backend)
         .set_merchant_blacklist(MERCHANT, None, START)
         .await
         .unwrap();
-    app.clock.set(START + time::Duration::seconds(10));
-    assert_code(
-        &app.post_generate_list("2026-11-25", MERCHANT).await,
-        "2009000",
-    );
+    app.clock.set(after_operator_change(2));
+    assert_code(&app.list_today().await, "2009000");
 }
 
 async fn the_same_external_id_twice_a_day_is_4099000_and_fine_the_next_day(backend: Backend) {
@@ -370,26 +346,20 @@ async fn a_refused_body_still_claims_the_external_id(backend: Backend) {
         .session
         .prepare_with(LIST, b"[]", "EXT-9", &app.timestamp());
     assert_code(&app.send(&bad).await, "4009000");
-    let good = app.session.prepare_with(
-        LIST,
-        list_body("2026-11-25", MERCHANT).to_string().as_bytes(),
-        "EXT-9",
-        &app.timestamp(),
-    );
+    let good = app.list_today_by(&app.session, "EXT-9");
     assert_code(&app.send(&good).await, "4099000");
 }
 
 async fn an_rsa_partner_may_omit_the_token(backend: Backend) {
     let app = spawn_app(backend).await;
-    add_partner(
+    add_partner_with_merchant(
         &*app.store,
         "partner-r",
         "unused",
         SignatureMode::Rsa,
-        &ServiceCode::ALL,
+        "MR0001",
     )
     .await;
-    add_merchant(&*app.store, "MR0001", "partner-r").await;
     let session = snapqris_client::PartnerSession::new(
         &app.base_url,
         "partner-r",
@@ -411,15 +381,14 @@ async fn without_a_token_only_a_valid_signature_tells_an_rsa_partner_from_an_unk
     backend: Backend,
 ) {
     let app = spawn_app(backend).await;
-    add_partner(
+    add_partner_with_merchant(
         &*app.store,
         "partner-r",
         "unused",
         SignatureMode::Rsa,
-        &ServiceCode::ALL,
+        "MR0001",
     )
     .await;
-    add_merchant(&*app.store, "MR0001", "partner-r").await;
     let body = list_body("2026-11-25", "MR0001").to_string();
     let request = |client_id: &str, timestamp: &XTimestamp| {
         let session = snapqris_client::PartnerSession::new(

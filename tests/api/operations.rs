@@ -4,10 +4,7 @@ use snapqris_protocol::ServiceCode;
 async fn health_metrics_and_docs_answer(backend: Backend) {
     let app = spawn_app(backend).await;
     app.generate_static("ref-1").await;
-    assert_code(
-        &app.post_generate_list("2026-11-25", MERCHANT).await,
-        "2009000",
-    );
+    assert_code(&app.list_today().await, "2009000");
     let client = app.session.client();
 
     let health = client.get("/health").await.unwrap();

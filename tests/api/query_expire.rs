@@ -57,11 +57,7 @@ async fn a_dynamic_qr_is_initiated_then_expired_by_service_93(backend: Backend) 
     assert_eq!(body["latestTransactionStatus"], "05");
     assert_eq!(body["transactionStatusDesc"], "Expired");
 
-    let list = app
-        .post_generate_list("2026-11-25", MERCHANT)
-        .await
-        .json()
-        .unwrap();
+    let list = app.list_today().await.json().unwrap();
     assert_eq!(list["dataDetail"][0]["expired_date"], "2026-11-25 15:01:00");
 
     let again = app

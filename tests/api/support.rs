@@ -144,6 +144,18 @@ pub(crate) async fn add_partner(
         .unwrap();
 }
 
+/// Another partner (granted every service, signing with the test key) and its merchant.
+pub(crate) async fn add_partner_with_merchant(
+    store: &dyn Store,
+    client_id: &str,
+    secret: &str,
+    mode: SignatureMode,
+    merchant_id: &str,
+) {
+    add_partner(store, client_id, secret, mode, &ServiceCode::ALL).await;
+    add_merchant(store, merchant_id, client_id).await;
+}
+
 pub(crate) async fn add_merchant(store: &dyn Store, merchant_id: &str, client_id: &str) {
     store
         .add_merchant(
@@ -238,6 +250,21 @@ impl TestApp {
             }),
         )
         .await
+    }
+
+    /// Service 90 for `MERCHANT` on `START`'s day, signed now by `session` with `external_id`.
+    pub(crate) fn list_today_by(
+        &self,
+        session: &PartnerSession,
+        external_id: &str,
+    ) -> PreparedRequest {
+        let body = list_body("2026-11-25", MERCHANT).to_string();
+        session.prepare_with(LIST, body.as_bytes(), external_id, &self.timestamp())
+    }
+
+    /// Service 90 for `MERCHANT` on `START`'s day (2026-11-25).
+    pub(crate) async fn list_today(&self) -> Response {
+        self.post_generate_list("2026-11-25", MERCHANT).await
     }
 
     pub(crate) async fn post_generate_list(&self, date: &str, merchant_id: &str) -> Response {
