@@ -104,6 +104,11 @@ fn log_applied(migration: &Migration) {
 /// Merchants from before PAN allocation are numbered in the same transaction (`pan.rs`).
 pub(crate) async fn run_postgres(pool: &PgPool) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
+    // `CREATE TABLE IF NOT EXISTS` of a table that exists raises a NOTICE, which sqlx logs:
+    // a refused start would then print more than its one error line.
+    sqlx::query("SET LOCAL client_min_messages = warning")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(POSTGRES_MIGRATION_LOCK)
         .execute(&mut *tx)
