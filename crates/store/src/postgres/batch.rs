@@ -239,10 +239,14 @@ async fn run_statement(
                 "a claim missing from its batch".to_owned(),
             )),
             Some((false, _)) => Ok(ClaimedWork::AlreadyUsed),
+            // The statement has committed: from here on a failure is this request's alone
+            // (never `?`, which would run the whole batch again, claims included).
             Some((true, stored)) => match &pending.qr {
-                Some(qr) if !stored => Ok(ClaimedWork::Claimed(Err(StoreError::Conflict(
-                    refused_qr(pool, qr).await?,
-                )))),
+                Some(qr) if !stored => Ok(ClaimedWork::Claimed(
+                    refused_qr(pool, qr)
+                        .await
+                        .and_then(|c| Err(StoreError::Conflict(c))),
+                )),
                 _ => Ok(ClaimedWork::Claimed(Ok(()))),
             },
         });
