@@ -249,14 +249,8 @@ async fn header_trouble_is_4049001(backend: Backend) {
 
 async fn a_partner_without_service_90_or_with_anothers_merchant_is_4049000(backend: Backend) {
     let app = spawn_app(backend).await;
-    add_partner_with_merchant(
-        &*app.store,
-        "partner-b",
-        "secret-b",
-        SignatureMode::Hmac,
-        "MB0001",
-    )
-    .await;
+    app.add_partner_with_merchant("partner-b", "secret-b", SignatureMode::Hmac, "MB0001")
+        .await;
     let response = app.post_generate_list("2026-11-25", "MB0001").await;
     assert_code(&response, "4049000");
     assert_eq!(
@@ -352,14 +346,8 @@ async fn a_refused_body_still_claims_the_external_id(backend: Backend) {
 
 async fn an_rsa_partner_may_omit_the_token(backend: Backend) {
     let app = spawn_app(backend).await;
-    add_partner_with_merchant(
-        &*app.store,
-        "partner-r",
-        "unused",
-        SignatureMode::Rsa,
-        "MR0001",
-    )
-    .await;
+    app.add_partner_with_merchant("partner-r", "unused", SignatureMode::Rsa, "MR0001")
+        .await;
     let session = snapqris_client::PartnerSession::new(
         &app.base_url,
         "partner-r",
@@ -381,14 +369,8 @@ async fn without_a_token_only_a_valid_signature_tells_an_rsa_partner_from_an_unk
     backend: Backend,
 ) {
     let app = spawn_app(backend).await;
-    add_partner_with_merchant(
-        &*app.store,
-        "partner-r",
-        "unused",
-        SignatureMode::Rsa,
-        "MR0001",
-    )
-    .await;
+    app.add_partner_with_merchant("partner-r", "unused", SignatureMode::Rsa, "MR0001")
+        .await;
     let body = list_body("2026-11-25", "MR0001").to_string();
     let request = |client_id: &str, timestamp: &XTimestamp| {
         let session = snapqris_client::PartnerSession::new(

@@ -144,18 +144,6 @@ pub(crate) async fn add_partner(
         .unwrap();
 }
 
-/// Another partner (granted every service, signing with the test key) and its merchant.
-pub(crate) async fn add_partner_with_merchant(
-    store: &dyn Store,
-    client_id: &str,
-    secret: &str,
-    mode: SignatureMode,
-    merchant_id: &str,
-) {
-    add_partner(store, client_id, secret, mode, &ServiceCode::ALL).await;
-    add_merchant(store, merchant_id, client_id).await;
-}
-
 pub(crate) async fn add_merchant(store: &dyn Store, merchant_id: &str, client_id: &str) {
     store
         .add_merchant(
@@ -250,6 +238,18 @@ impl TestApp {
             }),
         )
         .await
+    }
+
+    /// Another partner (granted every service, signing with the test key) and its merchant.
+    pub(crate) async fn add_partner_with_merchant(
+        &self,
+        client_id: &str,
+        secret: &str,
+        mode: SignatureMode,
+        merchant_id: &str,
+    ) {
+        add_partner(&*self.store, client_id, secret, mode, &ServiceCode::ALL).await;
+        add_merchant(&*self.store, merchant_id, client_id).await;
     }
 
     /// Service 90 for `MERCHANT` on `START`'s day, signed now by `session` with `external_id`.

@@ -269,15 +269,33 @@ mod tests {
         text
     }
 
+    /// A list item: dynamic with its expiry and amount, or static.
+    fn summary(
+        id_qr: i64,
+        generated_at: time::OffsetDateTime,
+        dynamic: Option<(time::OffsetDateTime, i64)>,
+    ) -> QrSummary {
+        QrSummary {
+            id_qr,
+            kind: if dynamic.is_some() {
+                QrKind::Dynamic
+            } else {
+                QrKind::Static
+            },
+            generated_at,
+            expires_at: dynamic.map(|(at, _)| at),
+            amount_sen: dynamic.map(|(_, sen)| sen),
+        }
+    }
+
     #[test]
     fn a_dynamic_item_uses_jakarta_local_times_and_two_decimals() {
-        let item = QrSummary {
-            id_qr: 10092081,
-            kind: QrKind::Dynamic,
-            generated_at: datetime!(2024-05-15 07:20:49 UTC),
-            expires_at: Some(datetime!(2024-05-15 08:20:49 UTC)),
-            amount_sen: Some(900_000),
-        };
+        let expires = datetime!(2024-05-15 08:20:49 UTC);
+        let item = summary(
+            10092081,
+            datetime!(2024-05-15 07:20:49 UTC),
+            Some((expires, 900_000)),
+        );
         assert_eq!(
             item_json(&item),
             r#"{"id_qr":"10092081","type":"dynamic","generate_time":"2024-05-15 14:20:49","expired_date":"2024-05-15 15:20:49","amount":"9000.00"}"#
@@ -286,13 +304,7 @@ mod tests {
 
     #[test]
     fn a_static_item_has_null_expiry_and_amount() {
-        let item = QrSummary {
-            id_qr: 10092070,
-            kind: QrKind::Static,
-            generated_at: datetime!(2024-05-15 02:14:20 UTC),
-            expires_at: None,
-            amount_sen: None,
-        };
+        let item = summary(10092070, datetime!(2024-05-15 02:14:20 UTC), None);
         assert_eq!(
             item_json(&item),
             r#"{"id_qr":"10092070","type":"static","generate_time":"2024-05-15 09:14:20","expired_date":null,"amount":null}"#
