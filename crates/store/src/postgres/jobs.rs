@@ -79,27 +79,24 @@ pub(crate) async fn insert_qr(
     pg.batcher.claim(claim, now, Some(job.0)).await
 }
 
-/// [`FirstListPage`]: the claim in the next batch; once it has committed, the first page, read
-/// on the pool (so what it shows is committed, as on SQLite).
+/// [`FirstListPage`]: the claim in the next batch and, at the same time, the first page, read
+/// on the pool; answered once the claim has committed (the page shows only committed QRs, as on
+/// SQLite; a refused claim's page is thrown away).
 pub(crate) async fn first_list_page(
     pg: &PgContext,
     claim: &ExternalIdKey,
     now: OffsetDateTime,
     job: FirstListPage,
 ) -> Result<ClaimedWork<ListPage>, StoreError> {
-    Ok(match pg.batcher.claim(claim, now, None).await? {
+    let day = PostgresDay {
+        pool: pg.pool.clone(),
+        merchant_id: job.merchant_id.as_str().to_owned(),
+        day: job.day.date(),
+    };
+    let (claimed, page) = tokio::join!(pg.batcher.claim(claim, now, None), day.page(None));
+    Ok(match claimed? {
         ClaimedWork::AlreadyUsed => ClaimedWork::AlreadyUsed,
-        ClaimedWork::Claimed(claimed) => {
-            let day = PostgresDay {
-                pool: pg.pool.clone(),
-                merchant_id: job.merchant_id.as_str().to_owned(),
-                day: job.day.date(),
-            };
-            ClaimedWork::Claimed(match claimed {
-                Ok(()) => day.page(None).await,
-                Err(e) => Err(e),
-            })
-        }
+        ClaimedWork::Claimed(claimed) => ClaimedWork::Claimed(claimed.and(page)),
     })
 }
 
