@@ -61,6 +61,34 @@ pub(crate) enum Command {
     Client(ClientArgs),
     /// Decode a QRIS payload tag by tag, or draw it as a PNG or SVG QR code.
     Qr(QrArgs),
+    /// Receive snapqris's payment notifications as a partner would (development receiver).
+    Notify(NotifyArgs),
+}
+
+/// `notify …`.
+#[derive(Debug, Args)]
+pub(crate) struct NotifyArgs {
+    #[command(subcommand)]
+    pub(crate) command: NotifyCommand,
+}
+
+/// The `notify` commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum NotifyCommand {
+    /// Verify, print (one JSON line each) and acknowledge the notifications sent here.
+    Listen(NotifyListenArgs),
+}
+
+/// `notify listen`.
+#[derive(Debug, Args)]
+pub(crate) struct NotifyListenArgs {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:8090", value_name = "ADDR")]
+    pub(crate) listen: String,
+    /// snapqris's notification public key (PEM); repeat it to accept the old and the new key
+    /// during a rotation
+    #[arg(long, required = true, value_name = "FILE")]
+    pub(crate) public_key: Vec<std::path::PathBuf>,
 }
 
 /// `serve`: every setting of CONTRACT §3's table. Each is optional here so that a missing

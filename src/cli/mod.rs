@@ -7,6 +7,7 @@ mod client;
 mod demo;
 mod keygen;
 mod master_key;
+mod notify;
 mod payment;
 mod qr;
 mod serve;
@@ -34,6 +35,9 @@ pub(crate) fn run() -> anyhow::Result<ExitCode> {
             Command::Admin(admin) => admin::run(&cli.global, admin).await,
             Command::Client(client) => client::run(client).await,
             Command::Qr(qr) => qr::run(qr),
+            Command::Notify(notify) => match notify.command {
+                args::NotifyCommand::Listen(listen) => notify::listen(&listen).await,
+            },
         }
     })
 }

@@ -56,3 +56,6 @@ mod secrets;
 
 /// Slow clients, oversized header blocks, shutdown mid-request, secrets in logs, the handler fuzz corpus.
 mod abuse;
+
+/// `notify listen` and the notification signature (CONTRACT §6.2).
+mod notify;

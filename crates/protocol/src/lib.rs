@@ -50,6 +50,7 @@ mod der;
 mod fields;
 mod jakarta;
 mod keys;
+mod notification;
 mod signature;
 mod timestamp;
 
@@ -67,6 +68,9 @@ pub use jakarta::{
     JAKARTA, JakartaDate, format_jakarta_local, format_rfc3339_jakarta, push_jakarta_local,
 };
 pub use keys::{KeyError, MAX_RSA_BITS, MIN_RSA_BITS, RsaPrivateKey, RsaPublicKey};
+pub use notification::{
+    NotificationError, notification_string_to_sign, sign_notification, verify_notification,
+};
 pub use signature::{
     SignatureError, SignedRequest, TransactionSigner, TransactionVerifier, hmac_sha512_base64,
     hmac_string_to_sign, rsa_string_to_sign, sha256_hex, sign_token_request, sign_transaction,
