@@ -2,8 +2,8 @@
 //! `payment.rs`).
 
 use crate::cli::args::{
-    AdminArgs, AdminCommand, CriteriaArg, GRANTABLE, GlobalArgs, MerchantAdd, MerchantCommand,
-    PartnerAdd, PartnerCommand, SignatureArg,
+    AdminArgs, AdminCommand, AdminNotifyCommand, CriteriaArg, GRANTABLE, GlobalArgs, MerchantAdd,
+    MerchantCommand, PartnerAdd, PartnerCommand, SignatureArg,
 };
 use crate::cli::master_key;
 use crate::cli::payment;
@@ -46,12 +46,37 @@ pub(crate) async fn run(global: &GlobalArgs, args: AdminArgs) -> anyhow::Result<
         AdminCommand::Partner(command) => partner(&*open().await?, command).await?,
         AdminCommand::Merchant(command) => merchant(&*open().await?, command).await?,
         AdminCommand::Qr(command) => payment::run(&*open().await?, command).await?,
+        AdminCommand::Notify(command) => notify(&*open().await?, command).await?,
         // Not through `connect`, which refuses values sealed under the previous key.
         AdminCommand::Rekey { from_key_file } => {
             master_key::rekey(&url, &options, from_key_file.as_deref()).await?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `admin notify key|rotate-key` (CONTRACT §6.2): both print the public key in force.
+async fn notify(store: &dyn Store, command: AdminNotifyCommand) -> anyhow::Result<()> {
+    let key = match command {
+        AdminNotifyCommand::Key => snapqris_server::notification_key(store).await?,
+        AdminNotifyCommand::RotateKey { private_key } => {
+            let new = match private_key {
+                None => None,
+                Some(path) => {
+                    let pem = std::fs::read(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    let key =
+                        snapqris_protocol::RsaPrivateKey::parse_pem(&pem).with_context(|| {
+                            format!("{} is not a usable RSA private key", path.display())
+                        })?;
+                    Some(key)
+                }
+            };
+            snapqris_server::rotate_notification_key(store, new).await?
+        }
+    };
+    say!("{}", key.public_key().to_spki_pem().trim_end())?;
+    Ok(())
 }
 
 async fn partner(store: &dyn Store, command: PartnerCommand) -> anyhow::Result<()> {

@@ -65,6 +65,19 @@ pub(crate) enum Command {
     Notify(NotifyArgs),
 }
 
+/// `admin notify …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminNotifyCommand {
+    /// Print the notification public key (PEM SPKI), creating the key pair if there is none.
+    Key,
+    /// Replace the notification key with a fresh one, or with the private key given.
+    RotateKey {
+        /// The new private key (PEM PKCS#8 or PKCS#1); a fresh RSA-2048 key when omitted.
+        #[arg(long, value_name = "FILE")]
+        private_key: Option<PathBuf>,
+    },
+}
+
 /// `notify …`.
 #[derive(Debug, Args)]
 pub(crate) struct NotifyArgs {
@@ -216,6 +229,9 @@ pub(crate) enum AdminCommand {
     /// QR codes: simulate payments (sandboxes).
     #[command(subcommand)]
     Qr(AdminQrCommand),
+    /// The notification key: print its public half for partners, or replace it.
+    #[command(subcommand)]
+    Notify(AdminNotifyCommand),
     /// Seal every secret stored in clear under the master key (--master-key-file); with
     /// --from-key-file, also re-seal what the previous master key sealed.
     Rekey {

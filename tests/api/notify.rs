@@ -1,6 +1,7 @@
 //! `snapqris notify listen` (CONTRACT §6.2), the partner's development receiver, and the
 //! notification signature checked by an independent implementation (OpenSSL).
 
+use crate::support::*;
 use base64::Engine;
 use snapqris_client::{PreparedRequest, SnapClient};
 use snapqris_protocol::{
@@ -203,3 +204,54 @@ fn openssl_verifies_a_notification_signature() {
         format!("POST:{PATH}:{hex}:{timestamp}")
     );
 }
+
+/// CONTRACT §6.2: one notification key per deployment, made on first use, its public half
+/// printed for partners; `rotate-key` replaces it (fresh, or the PEM given).
+async fn the_notification_key_is_made_once_and_rotated_on_demand(backend: Backend) {
+    let mut database = ProcessDatabase::new(&backend).await;
+    let key = database.dir().join("master.key");
+    let made = database
+        .snapqris()
+        .args(["keygen", "--master-key"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    database.master_key_file = Some(key);
+
+    let first = database.run_ok(&["admin", "notify", "key"]);
+    assert!(first.starts_with("-----BEGIN PUBLIC KEY-----"), "{first}");
+    assert_eq!(
+        database.run_ok(&["admin", "notify", "key"]),
+        first,
+        "the same key"
+    );
+    let rotated = database.run_ok(&["admin", "notify", "rotate-key"]);
+    assert_ne!(rotated, first);
+    assert_eq!(database.run_ok(&["admin", "notify", "key"]), rotated);
+    let given = testdata("partner-private.pem").display().to_string();
+    let chosen = database.run_ok(&["admin", "notify", "rotate-key", "--private-key", &given]);
+    assert_eq!(
+        chosen,
+        std::fs::read_to_string(testdata("partner-public.pem")).unwrap()
+    );
+    // Sealed under the master key like every secret (CONTRACT §8).
+    for value in snapqris_test_support::stored_secrets(database.url()).await {
+        assert!(!String::from_utf8_lossy(&value).contains("PRIVATE KEY"));
+    }
+    let weak = testdata("weak-1024-private.pem").display().to_string();
+    let refused = database
+        .snapqris()
+        .args(["admin", "notify", "rotate-key", "--private-key", &weak])
+        .output()
+        .unwrap();
+    let line = fails_with_one_line(&refused);
+    assert!(line.contains("2048"), "{line}");
+    assert_eq!(
+        database.run_ok(&["admin", "notify", "key"]),
+        chosen,
+        "unchanged"
+    );
+}
+
+crate::on_each_backend!(the_notification_key_is_made_once_and_rotated_on_demand);

@@ -26,6 +26,7 @@ mod directory;
 mod error;
 mod listener;
 mod metrics;
+mod notification_key;
 mod openapi;
 mod panic_guard;
 mod rate_limit;
@@ -42,6 +43,9 @@ mod wire;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::{ConfigError, ServerConfig};
 pub use crate::error::ApiError;
+pub use crate::notification_key::{
+    NOTIFICATION_KEY_NAME, NotificationKeyError, notification_key, rotate_notification_key,
+};
 pub use crate::state::AppState;
 
 use axum::Router;
