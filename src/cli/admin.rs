@@ -16,7 +16,8 @@ use snapqris_protocol::{
 };
 use snapqris_qris::{Criteria, derive_sandbox_nmid};
 use snapqris_store::{
-    Constraint, Entity, NewMerchant, NewPartner, SignatureMode, Store, StoreError, StoreOptions,
+    Constraint, Entity, NewMerchant, NewPartner, PartnerChange, SignatureMode, Store, StoreError,
+    StoreOptions,
 };
 use std::io::Write;
 use std::path::Path;
@@ -105,6 +106,33 @@ async fn partner(store: &dyn Store, command: PartnerCommand) -> anyhow::Result<(
             )?;
             say!("partner {client_id}: public key replaced")?;
         }
+        PartnerCommand::SetServices {
+            client_id,
+            mut services,
+        } => {
+            services.sort_by_key(|service| service.code());
+            services.dedup();
+            let codes: Vec<String> = services.iter().map(ToString::to_string).collect();
+            let change = PartnerChange::Services(services);
+            known_partner(
+                store.update_partner(&client_id, change, now).await,
+                &client_id,
+            )?;
+            say!("partner {client_id} may call {}", codes.join(","))?;
+        }
+        PartnerCommand::SetCallback { client_id, url } => {
+            let url = snapqris_server::CallbackUrl::parse(&url)?;
+            let shown = url.as_ref().map(|url| url.to_string());
+            let change = PartnerChange::CallbackUrl(shown.clone());
+            known_partner(
+                store.update_partner(&client_id, change, now).await,
+                &client_id,
+            )?;
+            match shown {
+                Some(url) => say!("partner {client_id}: notifications go to {url}")?,
+                None => say!("partner {client_id}: no notification URL; notifications are held")?,
+            }
+        }
         PartnerCommand::RotateSecret {
             client_id,
             client_secret,
@@ -166,16 +194,20 @@ async fn add_partner(
 async fn list_partners(store: &dyn Store) -> anyhow::Result<()> {
     let partners = store.partners().await.context("cannot list partners")?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "client_id\tsignature\tservices\tenabled\tcreated_at")?;
+    writeln!(
+        out,
+        "client_id\tsignature\tservices\tenabled\tcallback_url\tcreated_at"
+    )?;
     for p in partners {
         let services: Vec<String> = p.services.iter().map(ToString::to_string).collect();
         writeln!(
             out,
-            "{}\t{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}",
             p.client_id,
             p.signature_mode.as_str(),
             services.join(","),
             p.enabled,
+            p.callback_url.as_deref().unwrap_or(""),
             format_rfc3339_jakarta(p.created_at)
         )?;
     }

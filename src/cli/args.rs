@@ -285,6 +285,25 @@ pub(crate) enum PartnerCommand {
         #[arg(long, value_name = "FILE")]
         public_key: PathBuf,
     },
+    /// Replace the service codes the partner may call.
+    SetServices {
+        /// The partner's client id.
+        #[arg(value_name = "ID")]
+        client_id: String,
+        /// The service codes, e.g. 47,51,90,93.
+        #[arg(long, value_name = "CODES", value_delimiter = ',', value_parser = parse_service, required = true)]
+        services: Vec<ServiceCode>,
+    },
+    /// Set where the partner's payment notifications go (`--url ''` removes it).
+    SetCallback {
+        /// The partner's client id.
+        #[arg(value_name = "ID")]
+        client_id: String,
+        /// The notification base URL: http:// or https://, at most 512 characters, no user
+        /// info, query or fragment.
+        #[arg(long, value_name = "URL")]
+        url: String,
+    },
     /// Replace the partner's client secret (generated and printed once when omitted).
     RotateSecret {
         /// The partner's client id.

@@ -238,6 +238,64 @@ fn partners_can_be_disabled_enabled_rekeyed_and_given_a_new_secret() {
     assert!(!given.contains("client-secret"));
 }
 
+/// CONTRACT §3 and §6.2: `set-services` replaces the grant, `set-callback` sets the notification
+/// base URL (a trailing `/` dropped; `''` removes it) and `partner list` shows it.
+#[test]
+fn a_partner_s_services_and_notification_url_can_be_set_and_listed() {
+    let cli = Cli::new();
+    cli.add_partner("p");
+    assert!(
+        cli.ok("admin partner set-services p --services 90,47")
+            .contains("47,90")
+    );
+    let set = cli.ok("admin partner set-callback p --url https://partner.example/snap/");
+    assert!(set.contains("https://partner.example/snap"), "{set}");
+    let list = cli.ok("admin partner list");
+    let mut lines = list.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "client_id\tsignature\tservices\tenabled\tcallback_url\tcreated_at"
+    );
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("p\thmac\t47,90\ttrue\thttps://partner.example/snap\t"),
+        "{list}"
+    );
+    for bad in [
+        "ftp://partner.example",
+        "https://user@partner.example",
+        "https://partner.example/?q=1",
+        "https://partner.example/#f",
+    ] {
+        let output = cli.run(&format!("admin partner set-callback p --url {bad}"));
+        fails_with_one_line(&output);
+    }
+    fails_with_one_line(&cli.run("admin partner set-callback nobody --url https://p.example"));
+    assert_eq!(
+        cli.run("admin partner set-services p --services 99")
+            .status
+            .code(),
+        Some(2)
+    );
+    assert!(
+        cli.ok("admin partner list")
+            .contains("\thttps://partner.example/snap\t")
+    );
+    let removed = cli
+        .command("admin partner set-callback p")
+        .arg("--url")
+        .arg("")
+        .output()
+        .unwrap();
+    assert!(removed.status.success(), "{removed:?}");
+    assert!(
+        cli.ok("admin partner list").contains("\ttrue\t\t"),
+        "the URL is gone"
+    );
+}
+
 #[test]
 fn a_1024_bit_key_is_refused() {
     let cli = Cli::new();

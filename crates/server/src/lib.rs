@@ -20,6 +20,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod callback;
 mod clock;
 mod config;
 mod directory;
@@ -40,6 +41,7 @@ mod telemetry;
 mod token;
 mod wire;
 
+pub use crate::callback::{CallbackUrl, CallbackUrlError, MAX_CALLBACK_URL};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::{ConfigError, ServerConfig};
 pub use crate::error::ApiError;

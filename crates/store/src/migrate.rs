@@ -47,6 +47,11 @@ const SQLITE: &[Migration] = &[
         name: "claim_counts",
         sql: include_str!("../migrations/sqlite/0007_claim_counts.sql"),
     },
+    Migration {
+        version: 9,
+        name: "partner_callbacks",
+        sql: include_str!("../migrations/sqlite/0009_partner_callbacks.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -79,6 +84,11 @@ const POSTGRES: &[Migration] = &[
         version: 6,
         name: "claim_counts",
         sql: include_str!("../migrations/postgres/0006_claim_counts.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "partner_callbacks",
+        sql: include_str!("../migrations/postgres/0008_partner_callbacks.sql"),
     },
 ];
 

@@ -61,6 +61,8 @@ pub struct Partner {
     pub services: Vec<ServiceCode>,
     /// Whether the partner may take tokens and call services.
     pub enabled: bool,
+    /// Where its payment notifications go (CONTRACT §6.2); none: they are held.
+    pub callback_url: Option<String>,
     /// When the partner was registered.
     pub created_at: OffsetDateTime,
 }
@@ -74,6 +76,10 @@ pub enum PartnerChange {
     PublicKey(String),
     /// A new client secret.
     ClientSecret(String),
+    /// The service codes the partner may call from now on.
+    Services(Vec<ServiceCode>),
+    /// The notification base URL (checked by the caller), or none.
+    CallbackUrl(Option<String>),
 }
 
 // Hand-written so that a logged change never prints a client secret.
@@ -83,6 +89,8 @@ impl std::fmt::Debug for PartnerChange {
             PartnerChange::Enabled(enabled) => write!(f, "Enabled({enabled})"),
             PartnerChange::PublicKey(_) => f.write_str("PublicKey(..)"),
             PartnerChange::ClientSecret(_) => f.write_str("ClientSecret(***)"),
+            PartnerChange::Services(services) => write!(f, "Services({services:?})"),
+            PartnerChange::CallbackUrl(url) => write!(f, "CallbackUrl({url:?})"),
         }
     }
 }
@@ -342,6 +350,7 @@ mod tests {
             signature_mode: SignatureMode::Hmac,
             services: vec![],
             enabled: true,
+            callback_url: None,
             created_at: time::OffsetDateTime::UNIX_EPOCH,
         };
         assert!(!format!("{partner:?}").contains("very-secret"));

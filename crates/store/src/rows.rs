@@ -104,6 +104,7 @@ pub(crate) fn partner_from_row(row: &impl Columns) -> Result<Partner, StoreError
             .ok_or_else(|| StoreError::Corrupt(format!("signature mode {mode:?}")))?,
         services: services_from_text(&services)?,
         enabled: row.flag("enabled")?,
+        callback_url: row.opt_text("callback_url")?,
         created_at: from_ms(row.int("created_at")?)?,
     })
 }

@@ -6,8 +6,8 @@ use futures_util::TryStreamExt;
 use snapqris_protocol::{ClientId, ExternalId, JakartaDate, MerchantId, ServiceCode};
 use snapqris_store::{
     Claim, ClaimedWork, Constraint, Entity, ExpireOutcome, ExpireQr, ExternalIdKey, FirstListPage,
-    InsertQr, NewMerchant, NewPartner, NewQr, QrKind, QrSummary, SignatureMode, Store, StoreError,
-    StoreOptions,
+    InsertQr, NewMerchant, NewPartner, NewQr, PartnerChange, QrKind, QrSummary, SignatureMode,
+    Store, StoreError, StoreOptions,
 };
 use snapqris_test_support::{Backend, TestDatabase, on_each_backend};
 use std::collections::HashSet;
@@ -723,6 +723,22 @@ async fn partners_merchants_and_qrs_read_back_as_written_and_changed(backend: Ba
             changed.client_secret.as_str()
         ),
         (false, "KEY", "new-secret")
+    );
+    let services = vec![ServiceCode::GenerateQr, ServiceCode::GenerateList];
+    let url = Some("https://partner.example/snap".to_owned());
+    for change in [
+        PartnerChange::Services(services.clone()),
+        PartnerChange::CallbackUrl(url.clone()),
+    ] {
+        store.update_partner("P1", change, later).await.unwrap();
+    }
+    let changed = store.partner("P1").await.unwrap().unwrap();
+    assert_eq!((changed.services, changed.callback_url), (services, url));
+    let removed = PartnerChange::CallbackUrl(None);
+    store.update_partner("P1", removed, later).await.unwrap();
+    assert_eq!(
+        store.partner("P1").await.unwrap().unwrap().callback_url,
+        None
     );
     let unknown = store.set_partner_enabled("nobody", true, later).await;
     assert!(

@@ -37,6 +37,10 @@ pub(crate) const PARTNER_SET_KEY: &str =
     "UPDATE partners SET public_key_pem = $1, updated_at = $2 WHERE client_id = $3";
 pub(crate) const PARTNER_SET_SECRET: &str =
     "UPDATE partners SET client_secret = $1, updated_at = $2 WHERE client_id = $3";
+pub(crate) const PARTNER_SET_SERVICES: &str =
+    "UPDATE partners SET services = $1, updated_at = $2 WHERE client_id = $3";
+pub(crate) const PARTNER_SET_CALLBACK: &str =
+    "UPDATE partners SET callback_url = $1, updated_at = $2 WHERE client_id = $3";
 
 /// The PAN account number comes from the sequence in the insert itself (`pan.rs`).
 pub(crate) const MERCHANT_INSERT: &str = "INSERT INTO merchants (merchant_id, client_id, name, \

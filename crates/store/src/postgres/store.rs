@@ -212,10 +212,16 @@ impl Store for PostgresStore {
         change: PartnerChange,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
+        let services;
         let query = match &change {
             PartnerChange::Enabled(enabled) => sqlx::query(q::PARTNER_SET_ENABLED).bind(*enabled),
             PartnerChange::PublicKey(pem) => sqlx::query(q::PARTNER_SET_KEY).bind(pem),
             PartnerChange::ClientSecret(secret) => sqlx::query(q::PARTNER_SET_SECRET).bind(secret),
+            PartnerChange::Services(list) => {
+                services = services_to_text(list);
+                sqlx::query(q::PARTNER_SET_SERVICES).bind(&services)
+            }
+            PartnerChange::CallbackUrl(url) => sqlx::query(q::PARTNER_SET_CALLBACK).bind(url),
         };
         let done = query
             .bind(to_ms(now))

@@ -246,6 +246,13 @@ impl Store for SqliteStore {
             PartnerChange::Enabled(enabled) => (q::PARTNER_SET_ENABLED, i64::from(enabled).into()),
             PartnerChange::PublicKey(pem) => (q::PARTNER_SET_KEY, pem.into()),
             PartnerChange::ClientSecret(secret) => (q::PARTNER_SET_SECRET, secret.into()),
+            PartnerChange::Services(services) => {
+                (q::PARTNER_SET_SERVICES, services_to_text(&services).into())
+            }
+            PartnerChange::CallbackUrl(url) => (
+                q::PARTNER_SET_CALLBACK,
+                url.map_or(rusqlite::types::Value::Null, Into::into),
+            ),
         };
         let client_id = client_id.to_owned();
         let changed = self
