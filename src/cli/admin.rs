@@ -45,7 +45,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: AdminArgs) -> anyhow::Result<
     match args.command {
         AdminCommand::Partner(command) => partner(&*open().await?, command).await?,
         AdminCommand::Merchant(command) => merchant(&*open().await?, command).await?,
-        AdminCommand::Qr(command) => payment::run(&*open().await?, command).await?,
+        AdminCommand::Qr(command) => payment::run(open().await?, command).await?,
         // Not through `connect`, which refuses values sealed under the previous key.
         AdminCommand::Rekey { from_key_file } => {
             master_key::rekey(&url, &options, from_key_file.as_deref()).await?;

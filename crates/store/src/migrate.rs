@@ -47,6 +47,11 @@ const SQLITE: &[Migration] = &[
         name: "claim_counts",
         sql: include_str!("../migrations/sqlite/0007_claim_counts.sql"),
     },
+    Migration {
+        version: 8,
+        name: "payments",
+        sql: include_str!("../migrations/sqlite/0008_payments.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -79,6 +84,11 @@ const POSTGRES: &[Migration] = &[
         version: 6,
         name: "claim_counts",
         sql: include_str!("../migrations/postgres/0006_claim_counts.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "payments",
+        sql: include_str!("../migrations/postgres/0007_payments.sql"),
     },
 ];
 

@@ -150,6 +150,20 @@ pub(crate) const QR_PAY_DYNAMIC: &str = "UPDATE qr_codes SET paid_at = $1, \
 pub(crate) const QR_PAY_STATIC: &str = "UPDATE qr_codes SET paid_at = $1, paid_amount_sen = $2, \
      payment_count = payment_count + 1 WHERE id_qr = $3";
 
+/// The payment a payer's reference made, with its QR's merchant, kind and payload.
+pub(crate) const PAYMENT_BY_REFERENCE: &str = "SELECT p.payment_id, p.id_qr, q.merchant_id, \
+     p.payer_client_id, p.partner_reference_no, p.amount_sen, p.paid_at, p.issuer_name, \
+     p.customer_name, p.rrn, q.kind, q.qr_content FROM payments p \
+     JOIN qr_codes q ON q.id_qr = p.id_qr \
+     WHERE p.payer_client_id = $1 AND p.partner_reference_no = $2";
+/// A new payment.
+pub(crate) const PAYMENT_INSERT: &str = "INSERT INTO payments (payment_id, id_qr, \
+     payer_client_id, partner_reference_no, amount_sen, paid_at, issuer_name, customer_name, \
+     rrn) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+/// Whether a merchant is blacklisted.
+pub(crate) const MERCHANT_BLACKLISTED: &str =
+    "SELECT blacklisted FROM merchants WHERE merchant_id = $1";
+
 /// Rows per purge statement.
 pub(crate) const PURGE_BATCH: i64 = 1000;
 
