@@ -124,6 +124,11 @@ async fn a_dynamic_qr_is_paid_once_and_a_retry_is_answered_the_same(backend: Bac
     assert_code(&inconsistent, "4045018");
     let qr = app.store.qr(id.parse().unwrap()).await.unwrap().unwrap();
     assert_eq!(qr.payment_count, 1);
+    let query = json!({"originalReferenceNo": id, "serviceCode": "47", "merchantId": MERCHANT});
+    let queried = app.post(QUERY, &query).await.json().unwrap();
+    assert_eq!(queried["latestTransactionStatus"], "00");
+    assert_eq!(queried["paidTime"], "2026-11-25T15:00:00+07:00");
+    assert_eq!(queried["additionalInfo"]["paymentId"], payment_id);
 }
 
 async fn a_static_qr_is_paid_the_amount_given_each_time(backend: Backend) {
@@ -145,6 +150,17 @@ async fn a_static_qr_is_paid_the_amount_given_each_time(backend: Backend) {
     let (first, second) = (first.json().unwrap(), second.json().unwrap());
     assert_ne!(first["referenceNo"], second["referenceNo"]);
     assert_eq!(second["amount"]["value"], "2500.50");
+    let query = json!({"originalReferenceNo": id_of(&generated), "serviceCode": "47",
+        "merchantId": MERCHANT});
+    let queried = app.post(QUERY, &query).await.json().unwrap();
+    assert_eq!(
+        queried["additionalInfo"]["paymentId"],
+        second["referenceNo"]
+    );
+    assert_eq!(
+        queried["additionalInfo"]["paidAmount"],
+        json!({"value": "2500.50", "currency": "IDR"})
+    );
     let qr = app.store.qr(id_of(&generated).parse().unwrap()).await;
     assert_eq!(qr.unwrap().unwrap().payment_count, 2);
 }

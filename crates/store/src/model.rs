@@ -229,6 +229,8 @@ pub struct QrCode {
     pub paid_amount_sen: Option<i64>,
     /// How many payments it received.
     pub payment_count: i64,
+    /// The latest payment's id.
+    pub latest_payment_id: Option<i64>,
 }
 
 /// One item of a Generate List answer.

@@ -165,6 +165,7 @@ pub(crate) fn qr_from_row(row: &impl Columns) -> Result<QrCode, StoreError> {
         paid_at: from_ms_opt(row.opt_int("paid_at")?)?,
         paid_amount_sen: row.opt_int("paid_amount_sen")?,
         payment_count: row.int("payment_count")?,
+        latest_payment_id: row.opt_int("latest_payment_id")?,
     })
 }
 

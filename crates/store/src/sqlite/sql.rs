@@ -61,13 +61,25 @@ pub(crate) const CLAIM_COUNT: &str = "INSERT INTO claim_counts (client_id, jakar
 /// The counts of days before `$1`.
 pub(crate) const CLAIM_COUNTS_PURGE: &str = "DELETE FROM claim_counts WHERE jakarta_date < $1";
 
+/// A QR's row with its latest payment's id (`latest_payment_id`), `WHERE` the condition given.
+macro_rules! qr_where {
+    ($condition:literal) => {
+        concat!(
+            "SELECT q.*, (SELECT p.payment_id FROM payments p WHERE p.id_qr = q.id_qr \
+             ORDER BY p.paid_at DESC, p.payment_id DESC LIMIT 1) AS latest_payment_id \
+             FROM qr_codes q WHERE ",
+            $condition
+        )
+    };
+}
+
 pub(crate) const QR_INSERT: &str = "INSERT INTO qr_codes (id_qr, merchant_id, client_id, \
      partner_reference_no, kind, amount_sen, terminal_id, generated_at, jakarta_date, \
      expires_at, qr_content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-pub(crate) const QR_BY_ID: &str = "SELECT * FROM qr_codes WHERE merchant_id = $1 AND id_qr = $2";
+pub(crate) const QR_BY_ID: &str = qr_where!("merchant_id = $1 AND id_qr = $2");
 pub(crate) const QR_BY_REFERENCE: &str =
-    "SELECT * FROM qr_codes WHERE merchant_id = $1 AND partner_reference_no = $2";
-pub(crate) const QR_ANY_BY_ID: &str = "SELECT * FROM qr_codes WHERE id_qr = $1";
+    qr_where!("merchant_id = $1 AND partner_reference_no = $2");
+pub(crate) const QR_ANY_BY_ID: &str = qr_where!("id_qr = $1");
 /// The first page of a merchant-day (`LIMIT` is `list::LIST_PAGE`, written out: SQLite
 /// re-plans a statement on every new value bound to a parameter its plan depends on).
 pub(crate) const QR_LIST_DAY_FIRST: &str = "SELECT id_qr, kind, generated_at, expires_at, \
