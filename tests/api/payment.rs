@@ -7,8 +7,6 @@ use snapqris_client::{PartnerSession, Response, TransactionAuth};
 use snapqris_protocol::ServiceCode;
 use snapqris_store::SignatureMode;
 
-const PAYMENT: &str = ServiceCode::Payment.path();
-
 fn content_of(generated: &Response) -> String {
     let body = generated.json().unwrap();
     assert_eq!(body["responseCode"], "2004700", "{body}");
