@@ -140,6 +140,44 @@ async fn a_reference_paid_again_is_answered_with_its_first_payment(backend: Back
     assert_eq!(store.qr(1).await.unwrap().unwrap().payment_count, 1);
 }
 
+async fn racing_uses_of_one_reference_on_two_qrs_make_one_payment(backend: Backend) {
+    let database = TestDatabase::new(&backend).await;
+    let store = store_with_qrs(&database).await;
+
+    let racing = (0..10).map(|n| {
+        let store = store.clone();
+        let job = if n % 2 == 0 {
+            payment(1, "SAME", None, 100 + n)
+        } else {
+            payment(2, "SAME", Some(900_000), 100 + n)
+        };
+        tokio::spawn(async move { pay(&*store, job).await })
+    });
+    let outcomes = futures_util::future::try_join_all(racing).await.unwrap();
+
+    let paid: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            PaymentOutcome::Paid(payment) => Some(payment.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(paid.len(), 1, "{outcomes:?}");
+    let repeated = PaymentOutcome::Repeated(paid[0].clone());
+    let mut others = outcomes
+        .iter()
+        .filter(|o| !matches!(o, PaymentOutcome::Paid(_)));
+    assert!(
+        others.all(|o| *o == repeated || *o == PaymentOutcome::Inconsistent),
+        "{outcomes:?}"
+    );
+    let counts = (
+        store.qr(1).await.unwrap().unwrap().payment_count,
+        store.qr(2).await.unwrap().unwrap().payment_count,
+    );
+    assert_eq!(counts.0 + counts.1, 1);
+}
+
 async fn a_reference_reused_for_another_payload_or_amount_is_inconsistent(backend: Backend) {
     let database = TestDatabase::new(&backend).await;
     let store = store_with_qrs(&database).await;
@@ -339,6 +377,7 @@ on_each_backend!(
     twenty_concurrent_payments_of_one_dynamic_qr_make_one,
     a_reference_paid_again_is_answered_with_its_first_payment,
     a_reference_reused_for_another_payload_or_amount_is_inconsistent,
+    racing_uses_of_one_reference_on_two_qrs_make_one_payment,
     a_static_qr_paid_three_times_has_three_payments,
     payments_are_refused_by_the_rules,
     a_sandbox_payment_follows_the_same_rules_and_makes_a_payment,

@@ -207,8 +207,9 @@ fn expire(c: &mut PgConnection, job: ExpireQr) -> BoxFuture<'_, Result<ExpireOut
     })
 }
 
-/// [`RecordPayment`]: in the claim's transaction, the QR's row locked first, so that racing
-/// payments of one QR (and retries of one reference) run one after the other.
+/// [`RecordPayment`]: in the claim's transaction, the payer's reference and the QR's row locked
+/// first, so that racing payments of one QR, and racing uses of one reference, run one after
+/// the other.
 pub(crate) async fn record_payment(
     pg: &PgContext,
     claim: &ExternalIdKey,
@@ -226,6 +227,11 @@ async fn record_payment_in(
     c: &mut PgConnection,
     job: RecordPayment,
 ) -> Result<PaymentOutcome, StoreError> {
+    sqlx::query(q::PAYMENT_REFERENCE_LOCK)
+        .bind(job.payer.as_str())
+        .bind(&job.partner_reference_no)
+        .execute(&mut *c)
+        .await?;
     let qr = sqlx::query(q::QR_FOR_PAYMENT)
         .bind(job.id_qr)
         .fetch_optional(&mut *c)

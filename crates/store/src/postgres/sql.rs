@@ -168,6 +168,12 @@ pub(crate) const PAYMENT_BY_REFERENCE: &str = "SELECT p.payment_id, p.id_qr, q.m
      p.customer_name, p.rrn, q.kind, q.qr_content FROM payments p \
      JOIN qr_codes q ON q.id_qr = p.id_qr \
      WHERE p.payer_client_id = $1 AND p.partner_reference_no = $2";
+/// Serialises the payments of one payer reference until the transaction ends, so that of two
+/// racing under one reference (even of different QRs) the second sees the first's row. The two
+/// keys (a class, then the reference's hash) are a key space of their own, apart from the
+/// migrations' one-key lock.
+pub(crate) const PAYMENT_REFERENCE_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(50, hashtext($1 || ':' || $2))";
 /// A new payment.
 pub(crate) const PAYMENT_INSERT: &str = "INSERT INTO payments (payment_id, id_qr, \
      payer_client_id, partner_reference_no, amount_sen, paid_at, issuer_name, customer_name, \
