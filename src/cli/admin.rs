@@ -2,8 +2,8 @@
 //! `payment.rs`).
 
 use crate::cli::args::{
-    AdminArgs, AdminCommand, AdminNotifyCommand, CriteriaArg, GRANTABLE, GlobalArgs, MerchantAdd,
-    MerchantCommand, PartnerAdd, PartnerCommand, SignatureArg,
+    AdminArgs, AdminCommand, AdminNotifyCommand, CriteriaArg, DEFAULT_SERVICES, GlobalArgs,
+    MerchantAdd, MerchantCommand, PartnerAdd, PartnerCommand, SignatureArg,
 };
 use crate::cli::master_key;
 use crate::cli::payment;
@@ -46,7 +46,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: AdminArgs) -> anyhow::Result<
     match args.command {
         AdminCommand::Partner(command) => partner(&*open().await?, command).await?,
         AdminCommand::Merchant(command) => merchant(&*open().await?, command).await?,
-        AdminCommand::Qr(command) => payment::run(&*open().await?, command).await?,
+        AdminCommand::Qr(command) => payment::run(open().await?, command).await?,
         AdminCommand::Notify(command) => notify(&*open().await?, command).await?,
         // Not through `connect`, which refuses values sealed under the previous key.
         AdminCommand::Rekey { from_key_file } => {
@@ -165,7 +165,7 @@ async fn add_partner(
     let public_key_pem = read_public_key(&add.public_key)?;
     let given = given_secret(add.client_secret, add.client_secret_stdin)?;
     let (client_secret, generated) = secret_or_fresh(given)?;
-    let mut services = add.services.unwrap_or_else(|| GRANTABLE.to_vec());
+    let mut services = add.services.unwrap_or_else(|| DEFAULT_SERVICES.to_vec());
     services.sort_by_key(|s| s.code());
     services.dedup();
     let partner = NewPartner {

@@ -336,7 +336,7 @@ pub(crate) struct PartnerAdd {
     /// How the partner signs transactions.
     #[arg(long, value_name = "MODE", default_value = "hmac")]
     pub(crate) signature: SignatureArg,
-    /// Service codes the partner may call [default: all]
+    /// Service codes the partner may call [default: 47,51,90,93]
     #[arg(long, value_name = "CODES", value_delimiter = ',', value_parser = parse_service)]
     pub(crate) services: Option<Vec<ServiceCode>>,
 }
@@ -350,21 +350,31 @@ pub(crate) enum SignatureArg {
     Rsa,
 }
 
-/// The transaction services a partner can be granted (CONTRACT §3: 47, 51, 90, 93).
-pub(crate) const GRANTABLE: [ServiceCode; 4] = [
+/// The transaction services a partner can be granted (CONTRACT §3, §6.1: 47, 50, 51, 90, 93).
+pub(crate) const GRANTABLE: [ServiceCode; 5] = [
+    ServiceCode::GenerateQr,
+    ServiceCode::Payment,
+    ServiceCode::Query,
+    ServiceCode::GenerateList,
+    ServiceCode::ExpireBillNumber,
+];
+
+/// The services of a partner added without `--services`: all but 50, which only a payer's
+/// institution is granted (CONTRACT §6.1).
+pub(crate) const DEFAULT_SERVICES: [ServiceCode; 4] = [
     ServiceCode::GenerateQr,
     ServiceCode::Query,
     ServiceCode::GenerateList,
     ServiceCode::ExpireBillNumber,
 ];
 
-/// One of `47`, `51`, `90`, `93`.
+/// One of `47`, `50`, `51`, `90`, `93`.
 fn parse_service(text: &str) -> Result<ServiceCode, String> {
     text.trim()
         .parse::<u8>()
         .ok()
         .and_then(|code| GRANTABLE.into_iter().find(|s| s.code() == code))
-        .ok_or_else(|| "expected service codes among 47, 51, 90, 93".into())
+        .ok_or_else(|| "expected service codes among 47, 50, 51, 90, 93".into())
 }
 
 /// `admin merchant …`.

@@ -55,7 +55,7 @@ pub(crate) async fn run() -> anyhow::Result<ExitCode> {
                 public_key_pem: key.public_key().to_spki_pem(),
                 client_secret: secret.clone(),
                 signature_mode: SignatureMode::Hmac,
-                services: crate::cli::args::GRANTABLE.to_vec(),
+                services: crate::cli::args::DEFAULT_SERVICES.to_vec(),
             },
             now,
         )

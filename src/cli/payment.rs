@@ -4,32 +4,48 @@ use crate::cli::args::AdminQrCommand;
 use crate::cli::show::say;
 use anyhow::{Context, anyhow};
 use snapqris_protocol::{Amount, format_rfc3339_jakarta};
-use snapqris_store::{PaymentRefusal, QrCode, Store};
+use snapqris_store::{PaymentRefusal, QrCode, Store, lease_node};
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// Runs one `admin qr …` command on an open store.
-pub(crate) async fn run(store: &dyn Store, command: AdminQrCommand) -> anyhow::Result<()> {
+pub(crate) async fn run(store: Arc<dyn Store>, command: AdminQrCommand) -> anyhow::Result<()> {
     match command {
         AdminQrCommand::Pay { id_qr, amount } => pay(store, &id_qr, amount.as_deref()).await,
     }
 }
 
+/// A fresh payment id: from the same node-leased generator as `id_qr` (unique across every
+/// node), under a lease held just long enough to draw it.
+async fn new_payment_id(store: &Arc<dyn Store>, now: OffsetDateTime) -> anyhow::Result<i64> {
+    let lease = lease_node(store.clone())
+        .await
+        .context("cannot lease a node number for the payment id")?;
+    let payment_id = store.next_qr_id(now);
+    lease
+        .release()
+        .await
+        .context("cannot release the node number")?;
+    payment_id.context("cannot draw a payment id")
+}
+
 /// Marks the QR paid now, or explains in one line why it cannot be.
-async fn pay(store: &dyn Store, id_text: &str, amount: Option<&str>) -> anyhow::Result<()> {
+async fn pay(store: Arc<dyn Store>, id_text: &str, amount: Option<&str>) -> anyhow::Result<()> {
     let id_qr = parse_id(id_text)?;
     let amount = amount.map(parse_amount).transpose()?;
     let now = OffsetDateTime::now_utc();
+    let payment_id = new_payment_id(&store, now).await?;
     let outcome = store
-        .record_payment(id_qr, amount.map(Amount::sen), now)
+        .record_payment(id_qr, amount.map(Amount::sen), payment_id, now)
         .await
         .context("cannot record the payment")?;
     match outcome {
-        Ok(qr) => {
-            let paid = qr.paid_amount_sen.or(amount.map(Amount::sen)).unwrap_or(0);
+        Ok(payment) => {
             say!(
-                "paid: id_qr {id_qr} amount {} at {}",
-                Amount::from_sen(paid),
-                format_rfc3339_jakarta(qr.paid_at.unwrap_or(now))
+                "paid: id_qr {id_qr} payment {} amount {} at {}",
+                payment.payment_id,
+                Amount::from_sen(payment.amount_sen),
+                format_rfc3339_jakarta(payment.paid_at)
             )?;
             Ok(())
         }

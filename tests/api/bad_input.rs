@@ -3,7 +3,8 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use snapqris_protocol::JakartaDate;
 
-/// What a client can see of the store: partners, merchants and the day's QRs.
+/// What a client can see of the store: partners, merchants and the day's QRs with their
+/// payments.
 async fn snapshot(app: &TestApp) -> String {
     let partners: Vec<String> = app
         .store
@@ -22,12 +23,16 @@ async fn snapshot(app: &TestApp) -> String {
         .map(|m| format!("{} {} {:?}", m.merchant_id, m.client_id, m.blacklisted))
         .collect();
     let day = JakartaDate::of_instant(START);
-    let qrs: Vec<String> = app
+    let listed: Vec<_> = app
         .store
         .list_day(MERCHANT, day)
-        .map(|item| format!("{:?}", item.unwrap()))
+        .map(|item| item.unwrap().id_qr)
         .collect()
         .await;
+    let mut qrs = Vec::new();
+    for id_qr in listed {
+        qrs.push(format!("{:?}", app.store.qr(id_qr).await.unwrap()));
+    }
     format!("{partners:?}\n{merchants:?}\n{qrs:?}")
 }
 
@@ -64,8 +69,22 @@ fn valid_body(path: &str) -> Value {
             "validityPeriod": "2026-11-25T16:00:00+07:00"}),
         LIST => list_body("2026-11-25", MERCHANT),
         QUERY => json!({"originalReferenceNo": "1", "serviceCode": "47", "merchantId": MERCHANT}),
+        // A valid QRIS payload, but none of ours: even its valid variants pay nothing.
+        PAYMENT => json!({"partnerReferenceNo": "PAY-1", "qrContent": foreign_payload(),
+            "amount": {"value": "9000.00", "currency": "IDR"},
+            "additionalInfo": {"issuerName": "Bank Payer", "customerName": "Budi", "rrn": "1"}}),
         _ => json!({"billnumber": "1", "additionalInfo": {"merchantId": MERCHANT}}),
     }
+}
+
+/// A real-world static QRIS payload of another acquirer (`testdata/qris-samples.txt`).
+fn foreign_payload() -> String {
+    let samples = std::fs::read_to_string(snapqris_test_support::testdata("qris-samples.txt"));
+    let samples = samples.unwrap();
+    let line = samples
+        .lines()
+        .find(|line| line.starts_with("doku-static "));
+    line.unwrap()["doku-static ".len()..].to_owned()
 }
 
 /// Every body this path must refuse: generic garbage, each truncation of a valid body, and the
@@ -89,8 +108,10 @@ fn bad_bodies(path: &str) -> Vec<Vec<u8>> {
         json!("\u{0}"),
     ];
     let is_date = |key: &str| key == "dateGenerate" || key == "validityPeriod";
-    let is_optional =
-        |key: &str| path == GENERATE && matches!(key, "amount" | "terminalId" | "validityPeriod");
+    let is_optional = |key: &str| {
+        (path == GENERATE && matches!(key, "amount" | "terminalId" | "validityPeriod"))
+            || (path == PAYMENT && matches!(key, "amount" | "additionalInfo"))
+    };
     let Value::Object(fields) = valid_body(path) else {
         unreachable!()
     };
@@ -107,13 +128,31 @@ fn bad_bodies(path: &str) -> Vec<Vec<u8>> {
         }
         let mut without = fields.clone();
         without.remove(key);
-        let optional =
-            path == GENERATE && matches!(key.as_str(), "amount" | "terminalId" | "validityPeriod");
-        if !optional {
+        if !is_optional(key) {
             bodies.push(Value::Object(without).to_string().into_bytes());
         }
     }
-    if path == GENERATE {
+    if path == PAYMENT {
+        let info = [
+            json!({"issuerName": "x".repeat(65)}),
+            json!({"customerName": "x".repeat(65)}),
+            json!({"rrn": "1".repeat(33)}),
+            json!({"rrn": 12}),
+        ];
+        for value in info {
+            let mut body = fields.clone();
+            body.insert("additionalInfo".into(), value);
+            bodies.push(Value::Object(body).to_string().into_bytes());
+        }
+        let payload = foreign_payload();
+        let broken_crc = format!("{}FFFF", &payload[..payload.len() - 4]);
+        for content in [broken_crc, format!("{payload}00"), payload[..40].to_owned()] {
+            let mut body = fields.clone();
+            body.insert("qrContent".into(), json!(content));
+            bodies.push(Value::Object(body).to_string().into_bytes());
+        }
+    }
+    if path == GENERATE || path == PAYMENT {
         for value in [
             "0.00",
             "-5.00",
@@ -184,7 +223,7 @@ async fn malformed_requests_never_answer_5xx_nor_change_the_store(backend: Backe
     app.generate_static("ref-1").await;
     let before = snapshot(&app).await;
     let mut tried = 0;
-    for path in [TOKEN, GENERATE, LIST, QUERY, EXPIRE] {
+    for path in [TOKEN, GENERATE, LIST, QUERY, EXPIRE, PAYMENT] {
         for body in bad_bodies(path) {
             let request = if path == TOKEN {
                 let mut request = app.token_request();

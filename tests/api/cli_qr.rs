@@ -162,11 +162,19 @@ fn profile() -> MerchantProfile {
 /// Asserts the one `paid: …` line of a successful payment.
 fn assert_paid_line(stdout: &str, id_qr: i64, amount: &str) {
     assert_eq!(stdout.lines().count(), 1, "{stdout:?}");
-    let prefix = format!("paid: id_qr {id_qr} amount {amount} at ");
-    let at = stdout
+    let prefix = format!("paid: id_qr {id_qr} payment ");
+    let rest = stdout
         .trim_end()
         .strip_prefix(&prefix)
         .unwrap_or_else(|| panic!("{stdout:?} does not start with {prefix:?}"));
+    let (payment_id, rest) = rest.split_once(' ').unwrap_or_else(|| panic!("{stdout:?}"));
+    assert!(
+        payment_id.parse::<i64>().is_ok_and(|id| id > 0),
+        "{stdout:?}"
+    );
+    let at = rest
+        .strip_prefix(&format!("amount {amount} at "))
+        .unwrap_or_else(|| panic!("{stdout:?} has no amount {amount}"));
     assert!(at.ends_with("+07:00") && at.len() == 25, "{at:?}");
 }
 

@@ -39,6 +39,9 @@ mod cli;
 /// `admin qr pay` (sandbox payments) and `qr decode|render` (QR images).
 mod cli_qr;
 
+/// Service 50: payments reported by payer partners.
+mod payment;
+
 /// `snapqris bench`: signed load against a `serve` process.
 mod bench;
 

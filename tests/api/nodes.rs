@@ -184,3 +184,61 @@ async fn both_come_up_on_an_empty_database(database: &ProcessDatabase) {
     assert!(rows >= 1);
     assert_eq!(rows, versions, "a migration recorded twice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_payments_of_one_dynamic_qr_over_two_nodes_pay_it_once() {
+    let Some((database, a, b)) = two_nodes().await else {
+        return;
+    };
+    let public_key = snapqris_test_support::testdata("partner-public.pem");
+    database.run_ok(&[
+        "admin",
+        "partner",
+        "add",
+        "--client-id",
+        "payer-bank",
+        "--public-key",
+        &public_key.display().to_string(),
+        "--client-secret",
+        "secret-of-payer-bank",
+        "--services",
+        "50",
+    ]);
+    let on_a = session_on(&a).await;
+    let body = serde_json::json!({"partnerReferenceNo": "INV-1", "merchantId": MERCHANT,
+        "amount": {"value": "9000.00", "currency": "IDR"}});
+    let (_, generated) = on_a.call(GENERATE, &body).await.unwrap();
+    assert_code(&generated, "2004700");
+    let content = generated.json().unwrap()["qrContent"].clone();
+    let payer_on = |node: &Serve| {
+        PartnerSession::new(
+            node.base_url(),
+            "payer-bank",
+            partner_key(),
+            snapqris_client::TransactionAuth::Hmac {
+                client_secret: "secret-of-payer-bank".into(),
+            },
+        )
+        .unwrap()
+    };
+    let mut payer_a = payer_on(&a);
+    let (_, token) = payer_a.take_token().await.unwrap();
+    assert_code(&token, "2007300");
+    let mut payer_b = payer_on(&b);
+    payer_b.set_token(payer_a.token().map(str::to_owned));
+
+    let tasks = (0..20).map(|n| {
+        let session = if n % 2 == 0 { &payer_a } else { &payer_b };
+        let body = serde_json::json!({"partnerReferenceNo": format!("RACE-{n}"),
+            "qrContent": content});
+        async move { session.call(PAYMENT, &body).await.unwrap().1 }
+    });
+    let answers = join_all(tasks).await;
+
+    let mut codes: BTreeMap<String, usize> = BTreeMap::new();
+    for answer in &answers {
+        *codes.entry(answer.response_code().unwrap()).or_default() += 1;
+    }
+    let expected = BTreeMap::from([("2005000".to_owned(), 1), ("4045000".to_owned(), 19)]);
+    assert_eq!(codes, expected);
+}

@@ -112,11 +112,12 @@ async fn a_paid_qr_queries_as_success_with_its_paid_time(backend: Backend) {
         .parse()
         .unwrap();
     let paid_at = START + time::Duration::seconds(30);
-    let paid = app.store.record_payment(id, None, paid_at).await.unwrap();
-    assert!(paid.is_ok());
+    let payment_id = app.store.next_qr_id(paid_at).unwrap();
+    let paid = app.store.record_payment(id, None, payment_id, paid_at);
+    assert!(paid.await.unwrap().is_ok());
     assert_eq!(
         app.store
-            .record_payment(id, None, paid_at)
+            .record_payment(id, None, payment_id + 1, paid_at)
             .await
             .unwrap()
             .err(),

@@ -18,6 +18,7 @@ pub(crate) const TOKEN: &str = ServiceCode::AccessToken.path();
 pub(crate) const GENERATE: &str = ServiceCode::GenerateQr.path();
 pub(crate) const LIST: &str = ServiceCode::GenerateList.path();
 pub(crate) const QUERY: &str = ServiceCode::Query.path();
+pub(crate) const PAYMENT: &str = ServiceCode::Payment.path();
 pub(crate) const EXPIRE: &str = ServiceCode::ExpireBillNumber.path();
 
 /// The partner every app starts with.

@@ -9,6 +9,8 @@ pub enum ServiceCode {
     AccessToken,
     /// 47: generate QR MPM.
     GenerateQr,
+    /// 50: a payer's institution reports a payment of a QR.
+    Payment,
     /// 51: query a QR's payment status.
     Query,
     /// 90: list the QRs a merchant generated on one day (this provider's own).
@@ -19,19 +21,21 @@ pub enum ServiceCode {
 
 impl ServiceCode {
     /// Every service this server speaks.
-    pub const ALL: [ServiceCode; 5] = [
+    pub const ALL: [ServiceCode; 6] = [
         ServiceCode::AccessToken,
         ServiceCode::GenerateQr,
+        ServiceCode::Payment,
         ServiceCode::Query,
         ServiceCode::GenerateList,
         ServiceCode::ExpireBillNumber,
     ];
 
-    /// The two-digit numeric code (73, 47, 51, 90, 93).
+    /// The two-digit numeric code (73, 47, 50, 51, 90, 93).
     pub fn code(self) -> u8 {
         match self {
             ServiceCode::AccessToken => 73,
             ServiceCode::GenerateQr => 47,
+            ServiceCode::Payment => 50,
             ServiceCode::Query => 51,
             ServiceCode::GenerateList => 90,
             ServiceCode::ExpireBillNumber => 93,
@@ -43,6 +47,7 @@ impl ServiceCode {
         match self {
             ServiceCode::AccessToken => "/v1.0/access-token/b2b",
             ServiceCode::GenerateQr => "/v1.0/qr/qr-mpm-generate",
+            ServiceCode::Payment => "/v1.0/qr/qr-mpm-payment",
             ServiceCode::Query => "/v1.0/qr/qr-mpm-query",
             ServiceCode::GenerateList => "/v1.0/qr/qr-generate-list",
             ServiceCode::ExpireBillNumber => "/v1.0/qr/qr-mpm-expire-billnumber",

@@ -41,6 +41,9 @@ pub enum ApiError {
     InvalidAmount,
     /// The QR cannot change to the requested status (`404xx00`).
     InvalidTransactionStatus,
+    /// The payer's `partnerReferenceNo` made a payment of another payload or amount
+    /// (`404xx18`).
+    InconsistentRequest,
     /// The `X-EXTERNAL-ID` was used by this partner today already (`409xx00`).
     ExternalIdReused,
     /// The merchant already has a QR with this `partnerReferenceNo` (`409xx01`).
@@ -129,6 +132,7 @@ impl ApiError {
             TransactionNotFound => (code(404, 1), "Transaction Not Found".to_owned()),
             InvalidAmount => (code(404, 13), "Invalid Amount".to_owned()),
             InvalidTransactionStatus => (code(404, 0), "Invalid Transaction Status".to_owned()),
+            InconsistentRequest => (code(404, 18), "Inconsistent Request".to_owned()),
             ExternalIdReused if list => (
                 code(409, 0),
                 "Cannot use same X-EXTERNAL-ID in same day".to_owned(),

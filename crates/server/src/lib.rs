@@ -58,9 +58,10 @@ use std::future::Future;
 
 /// The `service` label of a request path, for logs and metrics.
 pub(crate) fn service_label(path: &str) -> &'static str {
-    const SERVICES: [(ServiceCode, &str); 5] = [
+    const SERVICES: [(ServiceCode, &str); 6] = [
         (ServiceCode::AccessToken, "73"),
         (ServiceCode::GenerateQr, "47"),
+        (ServiceCode::Payment, "50"),
         (ServiceCode::GenerateList, "90"),
         (ServiceCode::Query, "51"),
         (ServiceCode::ExpireBillNumber, "93"),
@@ -97,6 +98,10 @@ pub fn app(state: AppState) -> Router {
         .route(
             &format!("{prefix}{}", ServiceCode::GenerateList.path()),
             post(services::generate_list::generate_list),
+        )
+        .route(
+            &format!("{prefix}{}", ServiceCode::Payment.path()),
+            post(services::payment::pay_qr),
         )
         .route(
             &format!("{prefix}{}", ServiceCode::Query.path()),

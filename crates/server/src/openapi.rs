@@ -7,7 +7,7 @@
 
 use crate::error::ApiError;
 use crate::reply::SnapStatus;
-use crate::services::{expire, generate, generate_list, query, token};
+use crate::services::{expire, generate, generate_list, payment, query, token};
 use crate::wire::schema;
 use serde_json::{Map, Value, json};
 use snapqris_protocol::ServiceCode;
@@ -59,6 +59,13 @@ fn error_codes(service: ServiceCode) -> BTreeMap<u16, Vec<(String, String)>> {
         ServiceCode::ExpireBillNumber => {
             errors.extend([TransactionNotFound, InvalidTransactionStatus])
         }
+        ServiceCode::Payment => errors.extend([
+            TransactionNotFound,
+            InvalidTransactionStatus,
+            InvalidAmount,
+            MerchantBlacklisted,
+            InconsistentRequest,
+        ]),
         ServiceCode::AccessToken => {}
     }
     let mut by_status: BTreeMap<u16, Vec<(String, String)>> = BTreeMap::new();
@@ -187,6 +194,14 @@ fn operations() -> Vec<Operation> {
             ]}),
         },
         Operation {
+            service: ServiceCode::Payment,
+            summary: "Report a payment of a QRIS (service 50; payer partners granted 50)",
+            request: payment::PaymentBody::name(),
+            request_example: json!({"partnerReferenceNo": "PAY-2024-0001", "qrContent": "00020101021226…6304ABCD", "amount": {"value": "9000.00", "currency": "IDR"}, "additionalInfo": {"issuerName": "Bank Payer", "customerName": "Budi", "rrn": "123456789012"}}),
+            response: payment::PaymentAnswer::name(),
+            response_example: json!({"responseCode": "2005000", "responseMessage": "Successful", "referenceNo": "10092090", "partnerReferenceNo": "PAY-2024-0001", "paidTime": "2024-05-15T14:25:00+07:00", "amount": {"value": "9000.00", "currency": "IDR"}, "additionalInfo": {"qrId": "10092081", "merchantId": "M0001"}}),
+        },
+        Operation {
             service: ServiceCode::Query,
             summary: "Query a generated QRIS (service 51)",
             request: query::QueryBody::name(),
@@ -268,6 +283,8 @@ fn schemas() -> Map<String, Value> {
     add_schema::<generate::GenerateAnswer>(&mut schemas);
     add_schema::<generate_list::ListBody>(&mut schemas);
     add_schema::<generate_list::ListAnswer>(&mut schemas);
+    add_schema::<payment::PaymentBody>(&mut schemas);
+    add_schema::<payment::PaymentAnswer>(&mut schemas);
     add_schema::<query::QueryBody>(&mut schemas);
     add_schema::<query::QueryAnswer>(&mut schemas);
     add_schema::<expire::ExpireBody>(&mut schemas);

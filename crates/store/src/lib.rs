@@ -39,13 +39,16 @@ mod work;
 pub use crate::error::{Constraint, Entity, StoreError};
 pub use crate::model::{
     Blacklisting, Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr,
-    Partner, PartnerChange, PaymentRefusal, QrCode, QrKind, QrSummary, SignatureMode,
+    Partner, PartnerChange, PayerDetails, Payment, PaymentOutcome, PaymentRefusal, QrCode, QrKind,
+    QrSummary, SignatureMode,
 };
 pub use crate::node::{LEASE_TTL, NodeIds, NodeLease, RENEW_EVERY, lease_node};
 pub use crate::sealed::{MASTER_KEY_LEN, MasterKey, SealError};
 pub use crate::sealed_store::Rekeyed;
 pub use crate::store::{PoolUsage, QrStream, Store};
-pub use crate::work::{ClaimedWork, ExpireQr, FirstListPage, InsertQr, Job, ListPage, NoWork};
+pub use crate::work::{
+    ClaimedWork, ExpireQr, FirstListPage, InsertQr, Job, ListPage, NoWork, RecordPayment,
+};
 
 use std::sync::Arc;
 

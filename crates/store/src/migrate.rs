@@ -48,6 +48,11 @@ const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0007_claim_counts.sql"),
     },
     Migration {
+        version: 8,
+        name: "payments",
+        sql: include_str!("../migrations/sqlite/0008_payments.sql"),
+    },
+    Migration {
         version: 9,
         name: "partner_callbacks",
         sql: include_str!("../migrations/sqlite/0009_partner_callbacks.sql"),
@@ -84,6 +89,11 @@ const POSTGRES: &[Migration] = &[
         version: 6,
         name: "claim_counts",
         sql: include_str!("../migrations/postgres/0006_claim_counts.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "payments",
+        sql: include_str!("../migrations/postgres/0007_payments.sql"),
     },
     Migration {
         version: 8,

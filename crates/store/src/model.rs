@@ -237,6 +237,8 @@ pub struct QrCode {
     pub paid_amount_sen: Option<i64>,
     /// How many payments it received.
     pub payment_count: i64,
+    /// The latest payment's id.
+    pub latest_payment_id: Option<i64>,
 }
 
 /// One item of a Generate List answer.
@@ -300,7 +302,7 @@ impl ExpireOutcome {
 /// Why a payment could not be recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaymentRefusal {
-    /// No QR has that id.
+    /// No QR has that id (or, for service 50, that payload).
     NotFound,
     /// A dynamic QR is paid once only.
     AlreadyPaid,
@@ -310,6 +312,54 @@ pub enum PaymentRefusal {
     AmountRequired,
     /// A dynamic QR is paid its own amount, no other.
     AmountMismatch,
+}
+
+/// What the payer's institution said about the payment (service 50's `additionalInfo`), kept
+/// to echo into the notification.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PayerDetails {
+    /// The issuer's name.
+    pub issuer_name: Option<String>,
+    /// The paying customer's name.
+    pub customer_name: Option<String>,
+    /// The retrieval reference number.
+    pub rrn: Option<String>,
+}
+
+/// One payment of a QR (CONTRACT §6.1): a dynamic QR has one at most, a static QR any number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    /// The payment's id (`referenceNo` of service 50), from the node-leased id generator.
+    pub payment_id: i64,
+    /// The QR paid.
+    pub id_qr: i64,
+    /// The QR's merchant.
+    pub merchant_id: String,
+    /// The partner that reported the payment.
+    pub payer_client_id: String,
+    /// The payer's reference, unique per payer.
+    pub partner_reference_no: String,
+    /// The amount paid, in sen.
+    pub amount_sen: i64,
+    /// When it was paid (server clock).
+    pub paid_at: OffsetDateTime,
+    /// What the payer said about it.
+    pub details: PayerDetails,
+}
+
+/// The outcome of [`RecordPayment`](crate::RecordPayment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentOutcome {
+    /// The payment is made.
+    Paid(Payment),
+    /// The payer's reference made this payment already, with the same payload and amount.
+    Repeated(Payment),
+    /// The payer's reference made a payment already, of another payload or amount.
+    Inconsistent,
+    /// The QR's merchant is blacklisted.
+    MerchantBlacklisted,
+    /// Refused by the payment rules.
+    Refused(PaymentRefusal),
 }
 
 // Hand-written so that a `?partner` in a log line can never print the client secret.

@@ -3,7 +3,9 @@
 //! Both schemas name their columns alike; the column types differ (SQLite keeps flags as 0/1
 //! integers, PostgreSQL as `BOOLEAN`), and each driver's [`Columns`] reads its own.
 
-use crate::model::{Blacklisting, Merchant, Partner, QrCode, QrKind, SignatureMode};
+use crate::model::{
+    Blacklisting, Merchant, Partner, PayerDetails, Payment, QrCode, QrKind, SignatureMode,
+};
 use crate::{Entity, StoreError};
 use snapqris_protocol::ServiceCode;
 use sqlx::Row;
@@ -164,6 +166,7 @@ pub(crate) fn qr_from_row(row: &impl Columns) -> Result<QrCode, StoreError> {
         paid_at: from_ms_opt(row.opt_int("paid_at")?)?,
         paid_amount_sen: row.opt_int("paid_amount_sen")?,
         payment_count: row.int("payment_count")?,
+        latest_payment_id: row.opt_int("latest_payment_id")?,
     })
 }
 
@@ -174,4 +177,22 @@ pub(crate) fn require_one(rows_affected: u64, entity: Entity) -> Result<(), Stor
     } else {
         Ok(())
     }
+}
+
+/// A payment joined with its QR's `merchant_id`.
+pub(crate) fn payment_from_row(row: &impl Columns) -> Result<Payment, StoreError> {
+    Ok(Payment {
+        payment_id: row.int("payment_id")?,
+        id_qr: row.int("id_qr")?,
+        merchant_id: row.text("merchant_id")?,
+        payer_client_id: row.text("payer_client_id")?,
+        partner_reference_no: row.text("partner_reference_no")?,
+        amount_sen: row.int("amount_sen")?,
+        paid_at: from_ms(row.int("paid_at")?)?,
+        details: PayerDetails {
+            issuer_name: row.opt_text("issuer_name")?,
+            customer_name: row.opt_text("customer_name")?,
+            rrn: row.opt_text("rrn")?,
+        },
+    })
 }

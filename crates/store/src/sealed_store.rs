@@ -8,7 +8,7 @@
 
 use crate::StoreError;
 use crate::model::{
-    ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange,
+    ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange, Payment,
     PaymentRefusal, QrCode,
 };
 use crate::node::NodeIds;
@@ -402,8 +402,11 @@ impl Store for SealedStore {
         &self,
         id_qr: i64,
         amount_sen: Option<i64>,
+        payment_id: i64,
         now: OffsetDateTime,
-    ) -> Result<Result<QrCode, PaymentRefusal>, StoreError> {
-        self.inner.record_payment(id_qr, amount_sen, now).await
+    ) -> Result<Result<Payment, PaymentRefusal>, StoreError> {
+        self.inner
+            .record_payment(id_qr, amount_sen, payment_id, now)
+            .await
     }
 }

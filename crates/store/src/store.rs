@@ -3,7 +3,7 @@
 use crate::StoreError;
 use crate::model::{
     Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange,
-    PaymentRefusal, QrCode, QrSummary,
+    Payment, PaymentRefusal, QrCode, QrSummary,
 };
 use crate::node::NodeIds;
 use crate::work::{AnyOutput, ClaimedWork, ErasedJob, Job, ListPage, NoWork, unerase};
@@ -186,15 +186,17 @@ pub trait Store: Send + Sync + 'static {
     /// The QR with this id, whoever owns it (operator commands).
     async fn qr(&self, id_qr: i64) -> Result<Option<QrCode>, StoreError>;
 
-    /// Records a payment (sandbox simulation): a dynamic QR once, before it expires, for its own
-    /// amount (`amount_sen` may be `None` or equal); a static QR any number of times, for the
-    /// amount given. Returns the QR as it is afterwards.
+    /// Records a payment (sandbox simulation, `admin qr pay`) under the rules of service 50: a
+    /// dynamic QR once, before it expires, for its own amount (`amount_sen` may be `None` or
+    /// equal); a static QR any number of times, for the amount given. The payment, numbered
+    /// `payment_id`, is the QR's own partner's under the reference `admin-<payment_id>`.
     async fn record_payment(
         &self,
         id_qr: i64,
         amount_sen: Option<i64>,
+        payment_id: i64,
         now: OffsetDateTime,
-    ) -> Result<Result<QrCode, PaymentRefusal>, StoreError>;
+    ) -> Result<Result<Payment, PaymentRefusal>, StoreError>;
 }
 
 impl dyn Store {

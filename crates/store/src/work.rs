@@ -13,10 +13,10 @@
 //! `Store` trait does not grow.
 
 use crate::StoreError;
-use crate::model::{ExpireOutcome, ExternalIdKey, NewQr, QrSummary};
+use crate::model::{ExpireOutcome, ExternalIdKey, NewQr, PayerDetails, PaymentOutcome, QrSummary};
 use crate::postgres::PgContext;
 use futures_util::future::BoxFuture;
-use snapqris_protocol::{JakartaDate, MerchantId};
+use snapqris_protocol::{ClientId, JakartaDate, MerchantId};
 use std::any::Any;
 use time::OffsetDateTime;
 
@@ -69,7 +69,7 @@ pub(crate) type AnyOutput = Box<dyn Any + Send>;
 
 /// Work that commits together with an `X-EXTERNAL-ID` claim (see the module doc). The types
 /// implementing it are this crate's: [`NoWork`], [`InsertQr`], [`FirstListPage`],
-/// [`ExpireQr`].
+/// [`ExpireQr`], [`RecordPayment`].
 pub trait Job: sealed::Sealed + Send + 'static {
     /// What the work produces once committed.
     type Output: Send + 'static;
@@ -149,6 +149,31 @@ pub struct ExpireQr {
     pub at: OffsetDateTime,
 }
 
+/// Records a payer's payment of a QR (service 50), under the rules of CONTRACT §6.1: first
+/// the payer's reference (an earlier payment is answered again, or is inconsistent), then the
+/// QR whose payload is `qr_content` byte for byte, then the payment itself, race-free: of
+/// twenty concurrent payments of one dynamic QR one is paid.
+#[derive(Debug, Clone)]
+pub struct RecordPayment {
+    /// The partner reporting the payment.
+    pub payer: ClientId,
+    /// The payer's reference, unique per payer.
+    pub partner_reference_no: String,
+    /// The QR the payload names (its bill number, tag 62.01); the store checks that the QR's
+    /// payload is `qr_content`.
+    pub id_qr: i64,
+    /// The payload as scanned.
+    pub qr_content: String,
+    /// The amount paid in sen: mandatory for a static QR, optional (and equal) for a dynamic.
+    pub amount_sen: Option<i64>,
+    /// The new payment's id ([`Store::next_qr_id`](crate::Store::next_qr_id)).
+    pub payment_id: i64,
+    /// When it is paid (now).
+    pub at: OffsetDateTime,
+    /// What the payer said about it.
+    pub details: PayerDetails,
+}
+
 /// A first list page: the items, newest first; fewer than a page's length means the day ends
 /// there.
 pub type ListPage = Vec<QrSummary>;
@@ -182,4 +207,6 @@ jobs! {
     FirstListPage => ListPage, crate::sqlite::jobs::first_list_page,
         crate::postgres::jobs::first_list_page;
     ExpireQr => ExpireOutcome, crate::sqlite::jobs::expire_qr, crate::postgres::jobs::expire_qr;
+    RecordPayment => PaymentOutcome, crate::sqlite::jobs::record_payment,
+        crate::postgres::jobs::record_payment;
 }

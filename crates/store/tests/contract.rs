@@ -645,9 +645,9 @@ async fn twenty_concurrent_payments_of_one_dynamic_qr_pay_it_once(backend: Backe
     let store = store_with_merchants(&database).await;
     store.insert_qr(&dynamic_qr(1)).await.unwrap();
 
-    let racing = (0..20).map(|_| {
+    let racing = (0..20).map(|n| {
         let store = store.clone();
-        tokio::spawn(async move { store.record_payment(1, None, NOW).await.unwrap() })
+        tokio::spawn(async move { store.record_payment(1, None, 100 + n, NOW).await.unwrap() })
     });
     let outcomes = futures_util::future::try_join_all(racing).await.unwrap();
 

@@ -114,7 +114,8 @@ impl FromJson for GenerateInfoBody {
 }
 
 impl AmountBody {
-    fn validate(self) -> Result<Amount, FieldError> {
+    /// The amount: `value` two decimals, `currency` `IDR`.
+    pub(crate) fn validate(self) -> Result<Amount, FieldError> {
         let value = Amount::parse(&self.value.required(Amount::FIELD)?)
             .map_err(|e| e.with_field(Amount::FIELD))?;
         if self.currency.required("amount.currency")? != "IDR" {

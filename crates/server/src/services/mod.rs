@@ -4,6 +4,7 @@ pub(crate) mod expire;
 pub(crate) mod generate;
 pub(crate) mod generate_list;
 pub(crate) mod operations;
+pub(crate) mod payment;
 pub(crate) mod query;
 pub(crate) mod token;
 

@@ -209,6 +209,9 @@ pub(crate) struct QueryAnswerInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<AmountAnswer>)]
     paid_amount: Option<Option<AmountAnswer>>,
+    /// The latest payment's `paymentId` (absent before the first payment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payment_id: Option<String>,
 }
 
 impl QueryAnswer {
@@ -230,6 +233,7 @@ impl QueryAnswer {
                 expired_time: qr.expires_at.map(format_rfc3339_jakarta),
                 payment_count: is_static.then_some(qr.payment_count),
                 paid_amount: is_static.then(|| qr.paid_amount_sen.map(AmountAnswer::from_sen)),
+                payment_id: qr.latest_payment_id.map(|id| id.to_string()),
             },
         }
     }
@@ -256,6 +260,7 @@ mod tests {
             paid_at: None,
             paid_amount_sen: None,
             payment_count: 0,
+            latest_payment_id: None,
         }
     }
 
@@ -380,13 +385,14 @@ mod tests {
             payment_count: 2,
             paid_amount_sen: Some(500),
             paid_at: Some(datetime!(2026-11-25 08:10 UTC)),
+            latest_payment_id: Some(12),
             ..qr
         };
         let paid = serde_json::to_value(QueryAnswer::new(&paid, paid.generated_at)).unwrap();
         assert_eq!(paid["paidTime"], "2026-11-25T15:10:00+07:00");
         assert_eq!(
             paid["additionalInfo"].to_string(),
-            r#"{"type":"static","expiredTime":null,"paymentCount":2,"paidAmount":{"value":"5.00","currency":"IDR"}}"#
+            r#"{"type":"static","expiredTime":null,"paymentCount":2,"paidAmount":{"value":"5.00","currency":"IDR"},"paymentId":"12"}"#
         );
     }
 

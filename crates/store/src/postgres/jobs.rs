@@ -6,9 +6,12 @@ use super::PgContext;
 use super::list::PostgresDay;
 use super::sql as q;
 use crate::list::PageSource;
-use crate::model::{ExpireOutcome, ExternalIdKey};
-use crate::rows::to_ms;
-use crate::work::{ClaimedWork, ExpireQr, FirstListPage, InsertQr, ListPage, NoWork};
+use crate::model::{ExpireOutcome, ExternalIdKey, Payment, PaymentOutcome, PaymentRefusal, QrCode};
+use crate::payment::{self, NewPayment, PaymentUpdate};
+use crate::rows::{Columns, kind_from_row, payment_from_row, qr_from_row, to_ms};
+use crate::work::{
+    ClaimedWork, ExpireQr, FirstListPage, InsertQr, ListPage, NoWork, RecordPayment,
+};
 use crate::{Constraint, Entity, StoreError};
 use futures_util::future::BoxFuture;
 use snapqris_protocol::JakartaDate;
@@ -199,4 +202,127 @@ fn expire(c: &mut PgConnection, job: ExpireQr) -> BoxFuture<'_, Result<ExpireOut
                 .is_some();
         Ok(ExpireOutcome::from_update(updated, exists))
     })
+}
+
+/// [`RecordPayment`]: in the claim's transaction, the payer's reference and the QR's row locked
+/// first, so that racing payments of one QR, and racing uses of one reference, run one after
+/// the other.
+pub(crate) async fn record_payment(
+    pg: &PgContext,
+    claim: &ExternalIdKey,
+    now: OffsetDateTime,
+    job: RecordPayment,
+) -> Result<ClaimedWork<PaymentOutcome>, StoreError> {
+    let mut conn = pg.pool.acquire().await?;
+    in_claim_transaction(&mut conn, claim, now, move |c| {
+        Box::pin(record_payment_in(c, job))
+    })
+    .await
+}
+
+async fn record_payment_in(
+    c: &mut PgConnection,
+    job: RecordPayment,
+) -> Result<PaymentOutcome, StoreError> {
+    sqlx::query(q::PAYMENT_REFERENCE_LOCK)
+        .bind(job.payer.as_str())
+        .bind(&job.partner_reference_no)
+        .execute(&mut *c)
+        .await?;
+    let qr = sqlx::query(q::QR_FOR_PAYMENT)
+        .bind(job.id_qr)
+        .fetch_optional(&mut *c)
+        .await?;
+    let qr = qr.as_ref().map(qr_from_row).transpose()?;
+    let earlier = sqlx::query(q::PAYMENT_BY_REFERENCE)
+        .bind(job.payer.as_str())
+        .bind(&job.partner_reference_no)
+        .fetch_optional(&mut *c)
+        .await?;
+    if let Some(row) = earlier {
+        let content = row.text("qr_content")?;
+        let earlier = payment_from_row(&row)?;
+        return Ok(payment::repeated(
+            earlier,
+            kind_from_row(&row)?,
+            &content,
+            &job,
+        ));
+    }
+    let Some(qr) = qr.filter(|qr| qr.qr_content == job.qr_content) else {
+        return Ok(PaymentOutcome::Refused(PaymentRefusal::NotFound));
+    };
+    let blacklisted = sqlx::query(q::MERCHANT_BLACKLISTED)
+        .bind(&qr.merchant_id)
+        .fetch_optional(&mut *c)
+        .await?;
+    if let Some(row) = blacklisted
+        && row.flag("blacklisted")?
+    {
+        return Ok(PaymentOutcome::MerchantBlacklisted);
+    }
+    Ok(
+        match pay(c, &qr, job.amount_sen, NewPayment::of_job(&job)).await? {
+            Ok(made) => PaymentOutcome::Paid(made),
+            Err(refusal) => PaymentOutcome::Refused(refusal),
+        },
+    )
+}
+
+/// Pays `qr` (as just read, its row locked) by the rules of `payment.rs`: the conditional
+/// update of the QR, then the payment row.
+pub(crate) async fn pay(
+    c: &mut PgConnection,
+    qr: &QrCode,
+    amount_sen: Option<i64>,
+    new: NewPayment,
+) -> Result<Result<Payment, PaymentRefusal>, StoreError> {
+    let update = match payment::plan(qr, amount_sen) {
+        Ok(update) => update,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let at = to_ms(new.at);
+    let done = match update {
+        PaymentUpdate::Dynamic => {
+            sqlx::query(q::QR_PAY_DYNAMIC)
+                .bind(at)
+                .bind(qr.id_qr)
+                .execute(&mut *c)
+                .await?
+        }
+        PaymentUpdate::Static { amount_sen } => {
+            sqlx::query(q::QR_PAY_STATIC)
+                .bind(at)
+                .bind(amount_sen)
+                .bind(qr.id_qr)
+                .execute(&mut *c)
+                .await?
+        }
+    };
+    if done.rows_affected() == 0 {
+        let after = sqlx::query(q::QR_ANY_BY_ID)
+            .bind(qr.id_qr)
+            .fetch_optional(&mut *c)
+            .await?;
+        let after = after
+            .as_ref()
+            .map(qr_from_row)
+            .transpose()?
+            .ok_or(StoreError::NotFound(Entity::Qr))?;
+        return Ok(Err(payment::why_not_paid(&after)));
+    }
+    let made = new.made(qr, update.amount_sen(qr));
+    sqlx::query(q::PAYMENT_INSERT)
+        .bind(made.payment_id)
+        .bind(made.id_qr)
+        .bind(&made.payer_client_id)
+        .bind(&made.partner_reference_no)
+        .bind(made.amount_sen)
+        .bind(at)
+        .bind(&made.details.issuer_name)
+        .bind(&made.details.customer_name)
+        .bind(&made.details.rrn)
+        .execute(&mut *c)
+        .await?;
+    Ok(Ok(made))
 }

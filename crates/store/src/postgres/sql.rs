@@ -121,13 +121,25 @@ pub(crate) const CLAIM_BATCH: &str = "WITH input AS (\
      COALESCE(q.id_qr IN (SELECT id_qr FROM stored), FALSE) \
      FROM input i LEFT JOIN qrs q ON q.ord = i.ord";
 
+/// A QR's row with its latest payment's id (`latest_payment_id`), `WHERE` the condition given.
+macro_rules! qr_where {
+    ($condition:literal) => {
+        concat!(
+            "SELECT q.*, (SELECT p.payment_id FROM payments p WHERE p.id_qr = q.id_qr \
+             ORDER BY p.paid_at DESC, p.payment_id DESC LIMIT 1) AS latest_payment_id \
+             FROM qr_codes q WHERE ",
+            $condition
+        )
+    };
+}
+
 pub(crate) const QR_INSERT: &str = "INSERT INTO qr_codes (id_qr, merchant_id, client_id, \
      partner_reference_no, kind, amount_sen, terminal_id, generated_at, jakarta_date, \
      expires_at, qr_content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-pub(crate) const QR_BY_ID: &str = "SELECT * FROM qr_codes WHERE merchant_id = $1 AND id_qr = $2";
+pub(crate) const QR_BY_ID: &str = qr_where!("merchant_id = $1 AND id_qr = $2");
 pub(crate) const QR_BY_REFERENCE: &str =
-    "SELECT * FROM qr_codes WHERE merchant_id = $1 AND partner_reference_no = $2";
-pub(crate) const QR_ANY_BY_ID: &str = "SELECT * FROM qr_codes WHERE id_qr = $1";
+    qr_where!("merchant_id = $1 AND partner_reference_no = $2");
+pub(crate) const QR_ANY_BY_ID: &str = qr_where!("id_qr = $1");
 /// Whether a QR has this id (to tell an id clash from a reference clash).
 pub(crate) const QR_ID_TAKEN: &str = "SELECT EXISTS (SELECT 1 FROM qr_codes WHERE id_qr = $1)";
 
@@ -147,12 +159,32 @@ pub(crate) const QR_EXPIRE: &str = "UPDATE qr_codes SET expires_at = $1, cancell
      AND cancelled_at IS NULL AND expires_at > $1";
 /// The QR, locked until the payment's transaction ends: a payment reads, decides and updates
 /// with nobody else's payment in between.
-pub(crate) const QR_FOR_PAYMENT: &str = "SELECT * FROM qr_codes WHERE id_qr = $1 FOR UPDATE";
+pub(crate) const QR_FOR_PAYMENT: &str = qr_where!("id_qr = $1 FOR UPDATE OF q");
 pub(crate) const QR_PAY_DYNAMIC: &str = "UPDATE qr_codes SET paid_at = $1, \
      paid_amount_sen = amount_sen, payment_count = payment_count + 1 \
      WHERE id_qr = $2 AND payment_count = 0 AND cancelled_at IS NULL AND expires_at > $1";
 pub(crate) const QR_PAY_STATIC: &str = "UPDATE qr_codes SET paid_at = $1, paid_amount_sen = $2, \
      payment_count = payment_count + 1 WHERE id_qr = $3";
+
+/// The payment a payer's reference made, with its QR's merchant, kind and payload.
+pub(crate) const PAYMENT_BY_REFERENCE: &str = "SELECT p.payment_id, p.id_qr, q.merchant_id, \
+     p.payer_client_id, p.partner_reference_no, p.amount_sen, p.paid_at, p.issuer_name, \
+     p.customer_name, p.rrn, q.kind, q.qr_content FROM payments p \
+     JOIN qr_codes q ON q.id_qr = p.id_qr \
+     WHERE p.payer_client_id = $1 AND p.partner_reference_no = $2";
+/// Serialises the payments of one payer reference until the transaction ends, so that of two
+/// racing under one reference (even of different QRs) the second sees the first's row. The two
+/// keys (a class, then the reference's hash) are a key space of their own, apart from the
+/// migrations' one-key lock.
+pub(crate) const PAYMENT_REFERENCE_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(50, hashtext($1 || ':' || $2))";
+/// A new payment.
+pub(crate) const PAYMENT_INSERT: &str = "INSERT INTO payments (payment_id, id_qr, \
+     payer_client_id, partner_reference_no, amount_sen, paid_at, issuer_name, customer_name, \
+     rrn) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+/// Whether a merchant is blacklisted.
+pub(crate) const MERCHANT_BLACKLISTED: &str =
+    "SELECT blacklisted FROM merchants WHERE merchant_id = $1";
 
 /// Rows per purge statement.
 pub(crate) const PURGE_BATCH: i64 = 1000;

@@ -5,15 +5,16 @@
 //! transaction. The statements are this backend's own (`sql.rs`).
 
 use super::PgContext;
+use super::jobs::pay;
 use super::list::PostgresDay;
 use super::sql as q;
 use crate::list::{ListStep, list_stream};
 use crate::model::{
-    ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange,
+    ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange, Payment,
     PaymentRefusal, QrCode,
 };
 use crate::node::NodeIds;
-use crate::payment::{self, PaymentUpdate};
+use crate::payment::NewPayment;
 use crate::rows::{
     merchant_from_row, partner_from_row, qr_from_row, require_one, services_to_text, to_ms,
 };
@@ -400,9 +401,10 @@ impl Store for PostgresStore {
         &self,
         id_qr: i64,
         amount_sen: Option<i64>,
+        payment_id: i64,
         now: OffsetDateTime,
-    ) -> Result<Result<QrCode, PaymentRefusal>, StoreError> {
-        // Read (locking the row), decide and update in one transaction.
+    ) -> Result<Result<Payment, PaymentRefusal>, StoreError> {
+        // Read (locking the row), decide and write in one transaction.
         let mut tx = self.pool.begin().await?;
         let qr = sqlx::query(q::QR_FOR_PAYMENT)
             .bind(id_qr)
@@ -411,34 +413,9 @@ impl Store for PostgresStore {
         let Some(qr) = qr.as_ref().map(qr_from_row).transpose()? else {
             return Ok(Err(PaymentRefusal::NotFound));
         };
-        let done = match payment::plan(&qr, amount_sen) {
-            Err(refusal) => return Ok(Err(refusal)),
-            Ok(PaymentUpdate::Dynamic) => {
-                sqlx::query(q::QR_PAY_DYNAMIC)
-                    .bind(to_ms(now))
-                    .bind(id_qr)
-                    .execute(&mut *tx)
-                    .await?
-            }
-            Ok(PaymentUpdate::Static { amount_sen }) => {
-                sqlx::query(q::QR_PAY_STATIC)
-                    .bind(to_ms(now))
-                    .bind(amount_sen)
-                    .bind(id_qr)
-                    .execute(&mut *tx)
-                    .await?
-            }
-        };
-        let after = sqlx::query(q::QR_ANY_BY_ID)
-            .bind(id_qr)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let after = after
-            .as_ref()
-            .map(qr_from_row)
-            .transpose()?
-            .ok_or(StoreError::NotFound(Entity::Qr))?;
+        let new = NewPayment::sandbox(&qr, payment_id, now);
+        let done = pay(&mut tx, &qr, amount_sen, new).await?;
         tx.commit().await?;
-        Ok(payment::outcome(done.rows_affected() == 1, after))
+        Ok(done)
     }
 }

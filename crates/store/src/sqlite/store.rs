@@ -3,6 +3,7 @@
 use super::Location;
 use super::checkpointer::Checkpointer;
 use super::claims::ClaimIndex;
+use super::jobs::pay;
 use super::list::SqliteDay;
 use super::readers::{KEPT_IDLE, Readers};
 use super::sql as q;
@@ -11,10 +12,10 @@ use super::writer::{Writer, WriterState};
 use crate::list::{ListStep, list_stream};
 use crate::model::{
     Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange,
-    PaymentRefusal, QrCode,
+    Payment, PaymentRefusal, QrCode,
 };
 use crate::node::NodeIds;
-use crate::payment::{self, PaymentUpdate};
+use crate::payment::NewPayment;
 use crate::rows::{
     merchant_from_row, partner_from_row, qr_from_row, require_one, services_to_text, to_ms,
 };
@@ -417,9 +418,10 @@ impl Store for SqliteStore {
         &self,
         id_qr: i64,
         amount_sen: Option<i64>,
+        payment_id: i64,
         now: OffsetDateTime,
-    ) -> Result<Result<QrCode, PaymentRefusal>, StoreError> {
-        // Read, decide and update in one job: nothing else writes in between.
+    ) -> Result<Result<Payment, PaymentRefusal>, StoreError> {
+        // Read, decide and write in one job: nothing else writes in between.
         self.writer
             .run(move |w| {
                 let c = &w.connection;
@@ -427,18 +429,8 @@ impl Store for SqliteStore {
                 else {
                     return Ok(Err(PaymentRefusal::NotFound));
                 };
-                let changed = match payment::plan(&qr, amount_sen) {
-                    Err(refusal) => return Ok(Err(refusal)),
-                    Ok(PaymentUpdate::Dynamic) => {
-                        c.execute(q::QR_PAY_DYNAMIC, params![to_ms(now), id_qr])?
-                    }
-                    Ok(PaymentUpdate::Static { amount_sen }) => {
-                        c.execute(q::QR_PAY_STATIC, params![to_ms(now), amount_sen, id_qr])?
-                    }
-                };
-                let after = read_optional(c, q::QR_ANY_BY_ID, [id_qr], |row| qr_from_row(row))?
-                    .ok_or(StoreError::NotFound(Entity::Qr))?;
-                Ok(payment::outcome(changed == 1, after))
+                let new = NewPayment::sandbox(&qr, payment_id, now);
+                pay(c, &qr, amount_sen, new)
             })
             .await
     }
