@@ -33,17 +33,7 @@ pub(crate) async fn listen(args: &NotifyListenArgs) -> anyhow::Result<ExitCode> 
         keys.push(key);
     }
     let keys: Arc<[RsaPublicKey]> = keys.into();
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let address = listener
-        .local_addr()
-        .context("cannot read the bound address")?;
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "listening on http://{address}")
-        .and_then(|()| stdout.flush())
-        .context("cannot write to stdout")?;
-    drop(stdout);
+    let (listener, _) = crate::cli::serve::listen_and_announce(&args.listen).await?;
     loop {
         let (stream, _) = listener.accept().await.context("accept failed")?;
         let keys = keys.clone();

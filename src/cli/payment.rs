@@ -36,7 +36,12 @@ async fn pay(store: Arc<dyn Store>, id_text: &str, amount: Option<&str>) -> anyh
     let now = OffsetDateTime::now_utc();
     let payment_id = new_payment_id(&store, now).await?;
     let outcome = store
-        .record_payment(id_qr, amount.map(Amount::sen), payment_id, now)
+        .record_payment(snapqris_store::SandboxPayment {
+            id_qr,
+            amount_sen: amount.map(Amount::sen),
+            payment_id,
+            at: now,
+        })
         .await
         .context("cannot record the payment")?;
     match outcome {

@@ -32,18 +32,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result
     let state = AppState::new(config, store, Arc::new(SystemClock))
         .await
         .context("cannot prepare the server state")?;
-    let listener = tokio::net::TcpListener::bind(&settings.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    let address = listener
-        .local_addr()
-        .context("cannot read the bound address")?;
-    // Scripts wait for this exact line (CONTRACT §3), so it goes out whole and at once.
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "listening on http://{address}")
-        .and_then(|()| stdout.flush())
-        .context("cannot write to stdout")?;
-    drop(stdout);
+    let (listener, address) = listen_and_announce(&settings.listen).await?;
     tracing::info!(%address, "serving");
     snapqris_server::serve(listener, state, shutdown_signal())
         .await
@@ -108,4 +97,22 @@ async fn shutdown_signal() {
         () = interrupt => tracing::info!("SIGINT: shutting down"),
         () = terminate => tracing::info!("SIGTERM: shutting down"),
     }
+}
+
+/// Binds `address` and prints `listening on http://IP:PORT` (the real port when 0 was asked).
+/// Scripts wait for this exact line (CONTRACT §3), so it goes out whole and at once.
+pub(crate) async fn listen_and_announce(
+    address: &str,
+) -> anyhow::Result<(tokio::net::TcpListener, std::net::SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let bound = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on http://{bound}")
+        .and_then(|()| stdout.flush())
+        .context("cannot write to stdout")?;
+    Ok((listener, bound))
 }

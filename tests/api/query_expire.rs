@@ -113,11 +113,17 @@ async fn a_paid_qr_queries_as_success_with_its_paid_time(backend: Backend) {
         .unwrap();
     let paid_at = START + time::Duration::seconds(30);
     let payment_id = app.store.next_qr_id(paid_at).unwrap();
-    let paid = app.store.record_payment(id, None, payment_id, paid_at);
+    let sandbox = |payment_id| snapqris_store::SandboxPayment {
+        id_qr: id,
+        amount_sen: None,
+        payment_id,
+        at: paid_at,
+    };
+    let paid = app.store.record_payment(sandbox(payment_id));
     assert!(paid.await.unwrap().is_ok());
     assert_eq!(
         app.store
-            .record_payment(id, None, payment_id + 1, paid_at)
+            .record_payment(sandbox(payment_id + 1))
             .await
             .unwrap()
             .err(),

@@ -40,7 +40,7 @@ pub use crate::error::{Constraint, Entity, StoreError};
 pub use crate::model::{
     Blacklisting, Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr,
     Partner, PartnerChange, PayerDetails, Payment, PaymentOutcome, PaymentRefusal, QrCode, QrKind,
-    QrSummary, SignatureMode,
+    QrSummary, SandboxPayment, SignatureMode,
 };
 pub use crate::node::{LEASE_TTL, NodeIds, NodeLease, RENEW_EVERY, lease_node};
 pub use crate::sealed::{MASTER_KEY_LEN, MasterKey, SealError};

@@ -67,6 +67,20 @@ pub struct Partner {
     pub created_at: OffsetDateTime,
 }
 
+/// A sandbox payment (`admin qr pay`): which QR, for how much (`None`: a dynamic QR's own
+/// amount), under which new payment id, when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SandboxPayment {
+    /// The QR paid.
+    pub id_qr: i64,
+    /// The amount, in sen (required for a static QR; a dynamic one's own amount or `None`).
+    pub amount_sen: Option<i64>,
+    /// The new payment's id (from the node-leased generator).
+    pub payment_id: i64,
+    /// When it is paid.
+    pub at: OffsetDateTime,
+}
+
 /// One change to a partner's record.
 #[derive(Clone)]
 pub enum PartnerChange {

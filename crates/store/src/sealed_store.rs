@@ -9,7 +9,7 @@
 use crate::StoreError;
 use crate::model::{
     ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange, Payment,
-    PaymentRefusal, QrCode,
+    PaymentRefusal, QrCode, SandboxPayment,
 };
 use crate::node::NodeIds;
 use crate::sealed::{MasterKey, SealError, is_sealed};
@@ -400,13 +400,8 @@ impl Store for SealedStore {
 
     async fn record_payment(
         &self,
-        id_qr: i64,
-        amount_sen: Option<i64>,
-        payment_id: i64,
-        now: OffsetDateTime,
+        payment: SandboxPayment,
     ) -> Result<Result<Payment, PaymentRefusal>, StoreError> {
-        self.inner
-            .record_payment(id_qr, amount_sen, payment_id, now)
-            .await
+        self.inner.record_payment(payment).await
     }
 }

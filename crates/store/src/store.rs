@@ -3,7 +3,7 @@
 use crate::StoreError;
 use crate::model::{
     Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange,
-    Payment, PaymentRefusal, QrCode, QrSummary,
+    Payment, PaymentRefusal, QrCode, QrSummary, SandboxPayment,
 };
 use crate::node::NodeIds;
 use crate::work::{AnyOutput, ClaimedWork, ErasedJob, Job, ListPage, NoWork, unerase};
@@ -192,10 +192,7 @@ pub trait Store: Send + Sync + 'static {
     /// `payment_id`, is the QR's own partner's under the reference `admin-<payment_id>`.
     async fn record_payment(
         &self,
-        id_qr: i64,
-        amount_sen: Option<i64>,
-        payment_id: i64,
-        now: OffsetDateTime,
+        payment: SandboxPayment,
     ) -> Result<Result<Payment, PaymentRefusal>, StoreError>;
 }
 

@@ -647,7 +647,17 @@ async fn twenty_concurrent_payments_of_one_dynamic_qr_pay_it_once(backend: Backe
 
     let racing = (0..20).map(|n| {
         let store = store.clone();
-        tokio::spawn(async move { store.record_payment(1, None, 100 + n, NOW).await.unwrap() })
+        tokio::spawn(async move {
+            store
+                .record_payment(snapqris_store::SandboxPayment {
+                    id_qr: 1,
+                    amount_sen: None,
+                    payment_id: 100 + n,
+                    at: NOW,
+                })
+                .await
+                .unwrap()
+        })
     });
     let outcomes = futures_util::future::try_join_all(racing).await.unwrap();
 

@@ -31,17 +31,7 @@ async fn old_database(database: &TestDatabase) {
     } else {
         SQLITE_BEFORE
     };
-    let mut sql = String::from(
-        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, \
-         applied_at BIGINT NOT NULL);\n",
-    );
-    for (n, migration) in before.iter().enumerate() {
-        sql.push_str(migration);
-        sql.push_str(&format!(
-            "\nINSERT INTO schema_migrations VALUES ({}, 'old', 0);\n",
-            n + 1
-        ));
-    }
+    let mut sql = snapqris_test_support::schema_of(before);
     sql.push_str(
         "INSERT INTO partners (client_id, public_key_pem, client_secret, signature_mode, \
          services, created_at, updated_at) VALUES ('P1', 'pem', 'secret', 'hmac', '47', 0, 0);\n",

@@ -261,12 +261,22 @@ async fn payments_are_refused_by_the_rules(backend: Backend) {
     );
 }
 
+/// `admin qr pay` of QR 1 under payment id `payment_id`.
+fn sandbox(payment_id: i64) -> snapqris_store::SandboxPayment {
+    snapqris_store::SandboxPayment {
+        id_qr: 1,
+        amount_sen: None,
+        payment_id,
+        at: NOW,
+    }
+}
+
 async fn a_sandbox_payment_follows_the_same_rules_and_makes_a_payment(backend: Backend) {
     let database = TestDatabase::new(&backend).await;
     let store = store_with_qrs(&database).await;
 
-    let made = store.record_payment(1, None, 100, NOW).await.unwrap();
-    let again = store.record_payment(1, None, 101, NOW).await.unwrap();
+    let made = store.record_payment(sandbox(100)).await.unwrap();
+    let again = store.record_payment(sandbox(101)).await.unwrap();
 
     let made = made.unwrap();
     assert_eq!((made.payment_id, made.amount_sen), (100, 900_000));
@@ -307,17 +317,7 @@ async fn database_before_payments(database: &TestDatabase) {
     } else {
         SQLITE_BEFORE
     };
-    let mut sql = String::from(
-        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, \
-         applied_at BIGINT NOT NULL);\n",
-    );
-    for (n, migration) in before.iter().enumerate() {
-        sql.push_str(migration);
-        sql.push_str(&format!(
-            "\nINSERT INTO schema_migrations VALUES ({}, 'old', 0);\n",
-            n + 1
-        ));
-    }
+    let mut sql = snapqris_test_support::schema_of(before);
     let paid_at = NOW.unix_timestamp() * 1000;
     sql.push_str(&format!(
         "INSERT INTO partners (client_id, public_key_pem, client_secret, signature_mode, \

@@ -205,3 +205,20 @@ pub async fn stored_secrets(url: &str) -> Vec<Vec<u8>> {
         .chain(keys)
         .collect()
 }
+
+/// The SQL that builds the schema an older snapqris left: `migrations` (its migration files, in
+/// order) applied and recorded in `schema_migrations` as versions 1, 2, …, for upgrade tests.
+pub fn schema_of(migrations: &[&str]) -> String {
+    let mut sql = String::from(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, \
+         applied_at BIGINT NOT NULL);\n",
+    );
+    for (n, migration) in migrations.iter().enumerate() {
+        sql.push_str(migration);
+        sql.push_str(&format!(
+            "\nINSERT INTO schema_migrations VALUES ({}, 'old', 0);\n",
+            n + 1
+        ));
+    }
+    sql
+}

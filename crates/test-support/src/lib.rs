@@ -26,7 +26,7 @@
 mod database;
 mod serve;
 
-pub use crate::database::{TestDatabase, stored_secrets};
+pub use crate::database::{TestDatabase, schema_of, stored_secrets};
 pub use crate::serve::Serve;
 
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@ use super::sql as q;
 use crate::list::{ListStep, list_stream};
 use crate::model::{
     ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange, Payment,
-    PaymentRefusal, QrCode,
+    PaymentRefusal, QrCode, SandboxPayment,
 };
 use crate::node::NodeIds;
 use crate::payment::NewPayment;
@@ -399,11 +399,14 @@ impl Store for PostgresStore {
 
     async fn record_payment(
         &self,
-        id_qr: i64,
-        amount_sen: Option<i64>,
-        payment_id: i64,
-        now: OffsetDateTime,
+        payment: SandboxPayment,
     ) -> Result<Result<Payment, PaymentRefusal>, StoreError> {
+        let SandboxPayment {
+            id_qr,
+            amount_sen,
+            payment_id,
+            at: now,
+        } = payment;
         // Read (locking the row), decide and write in one transaction.
         let mut tx = self.pool.begin().await?;
         let qr = sqlx::query(q::QR_FOR_PAYMENT)

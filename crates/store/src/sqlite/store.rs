@@ -12,7 +12,7 @@ use super::writer::{Writer, WriterState};
 use crate::list::{ListStep, list_stream};
 use crate::model::{
     Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange,
-    Payment, PaymentRefusal, QrCode,
+    Payment, PaymentRefusal, QrCode, SandboxPayment,
 };
 use crate::node::NodeIds;
 use crate::payment::NewPayment;
@@ -416,11 +416,14 @@ impl Store for SqliteStore {
 
     async fn record_payment(
         &self,
-        id_qr: i64,
-        amount_sen: Option<i64>,
-        payment_id: i64,
-        now: OffsetDateTime,
+        payment: SandboxPayment,
     ) -> Result<Result<Payment, PaymentRefusal>, StoreError> {
+        let SandboxPayment {
+            id_qr,
+            amount_sen,
+            payment_id,
+            at: now,
+        } = payment;
         // Read, decide and write in one job: nothing else writes in between.
         self.writer
             .run(move |w| {
