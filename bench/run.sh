@@ -83,7 +83,7 @@ SECRET=bench-secret-0123456789abcdef0123456789abcdef
 setup() {
     local db=$1
     [[ -f $WORK/keys/private.pem ]] || "$BIN" keygen --out "$WORK/keys" >/dev/null
-    "$BIN" --database "$db" admin partner add --client-id bench \
+    "$BIN" --database "$db" admin partner add --client-id bench --services 47,50,51,90,93 \
         --public-key "$WORK/keys/public.pem" --client-secret "$SECRET" >/dev/null
     for m in "${@:2}"; do
         "$BIN" --database "$db" admin merchant add --merchant-id "$m" --client-id bench \
@@ -121,6 +121,7 @@ throughput() {
         bench "$tag.list" list --concurrency "$CONC" --duration "$DURATION" \
             --merchant-id M1 --date "$DAY"
         bench "$tag.generate" generate --concurrency "$CONC" --duration "$DURATION" --merchant-id M2
+        bench "$tag.payment" payment --concurrency "$CONC" --duration "$DURATION" --merchant-id M2
     done
 }
 
@@ -373,6 +374,11 @@ for store in ["sqlite", "pg"]:
     row("2", f"{store}: generate dynamic req/s; ratio to /health", f"{fmt(g)}; {fmt_ratio(r)}", "≥ 0.25" if store == "sqlite" else "(reported)",
         (verdict(r, ">=", 0.25) if store == "sqlite" else "") + " " + codes(f"{store}.generate"))
     row("2", f"{store}: list p99 / generate p99 (ms)", f"{fmt(med(f'{store}.list', p99))} / {fmt(med(f'{store}.generate', p99))}")
+    pay = med(f"{store}.payment", rps)
+    if pay is not None:
+        r = run_ratio(f"{store}.payment", f"{store}.generate")
+        row("14", f"{store}: payment (service 50, a static QR) req/s; ratio to generate", f"{fmt(pay)}; {fmt_ratio(r)}",
+            "≥ 0.5" if store == "sqlite" else "(reported)", (verdict(r, ">=", 0.5) if store == "sqlite" else "") + " " + codes(f"{store}.payment"))
 for what in ["list", "generate"]:
     p, b = med(f"pg.{what}", rps), med(f"pgbench.{what}", rps)
     if p is not None and b is not None:

@@ -89,6 +89,9 @@ pub(crate) enum BenchEndpoint {
     Generate,
     /// Service 90 for one merchant and day.
     List,
+    /// Service 50 paying one static QR of the merchant (generated first) for `--amount`, a
+    /// unique payer `partnerReferenceNo` each (the partner must be granted 50).
+    Payment,
 }
 
 impl BenchEndpoint {
@@ -98,6 +101,7 @@ impl BenchEndpoint {
             BenchEndpoint::Token => "token",
             BenchEndpoint::Generate => "generate",
             BenchEndpoint::List => "list",
+            BenchEndpoint::Payment => "payment",
         }
     }
 }
@@ -194,6 +198,7 @@ impl Target {
                 "merchantId": merchant()?,
                 "amount": {"value": args.amount, "currency": "IDR"},
             }),
+            BenchEndpoint::Payment => serde_json::Value::Null,
             BenchEndpoint::List => {
                 let date = args.date.clone().unwrap_or_else(|| {
                     JakartaDate::of_instant(OffsetDateTime::now_utc()).to_string()
@@ -204,6 +209,13 @@ impl Target {
         let session = match endpoint {
             BenchEndpoint::Health => None,
             _ => Some(session(args, endpoint).await?),
+        };
+        let body = match (endpoint, &session) {
+            (BenchEndpoint::Payment, Some(session)) => {
+                let qr_content = static_qr(session, &merchant()?).await?;
+                json!({"qrContent": qr_content, "amount": {"value": args.amount, "currency": "IDR"}})
+            }
+            _ => body,
         };
         Ok(Target {
             authority,
@@ -276,6 +288,16 @@ impl Target {
                 &fresh_external_id(),
                 &now,
             ),
+            BenchEndpoint::Payment => {
+                let mut body = self.body.clone();
+                body["partnerReferenceNo"] = json!(fresh_external_id());
+                session.prepare_with(
+                    ServiceCode::Payment.path(),
+                    body.to_string().as_bytes(),
+                    &fresh_external_id(),
+                    &now,
+                )
+            }
         };
         self.to_hyper(prepared)
     }
@@ -290,6 +312,25 @@ impl Target {
         }
         Ok(builder.body(Full::new(Bytes::from(prepared.body)))?)
     }
+}
+
+/// Generates one static QR of `merchant_id` (service 47) and answers its payload, for the
+/// payment endpoint to pay over and over.
+async fn static_qr(session: &PartnerSession, merchant_id: &str) -> anyhow::Result<String> {
+    let body = json!({"partnerReferenceNo": fresh_external_id(), "merchantId": merchant_id});
+    let (_, response) = session
+        .call(ServiceCode::GenerateQr.path(), &body)
+        .await
+        .context("generating the QR to pay")?;
+    response
+        .json()
+        .and_then(|answer| answer["qrContent"].as_str().map(str::to_owned))
+        .ok_or_else(|| {
+            anyhow!(
+                "generating the QR to pay failed: {}",
+                crate::cli::show::body(&response)
+            )
+        })
 }
 
 /// The partner session the flags describe; in hmac mode it takes a token first.
