@@ -5,7 +5,7 @@
 //!
 //! Input layout:
 //! - byte 0: the method ([`METHODS`], modulo its length);
-//! - byte 1: the path ([`PATHS`], modulo its length): the five services and some near misses;
+//! - byte 1: the path ([`PATHS`], modulo its length): the services and some near misses;
 //! - byte 2: flags, one bit per header the mapping adds with a valid-looking value
 //!   ([`AUTHORIZATION`] … [`CONTENT_TYPE`]); [`SIGNATURE`] signs the request correctly
 //!   (HMAC for transactions, RSA for the token path);
@@ -21,8 +21,9 @@ pub(crate) const METHODS: [&str; 8] = [
     "POST", "POST", "POST", "POST", "GET", "PUT", "DELETE", "PATCH",
 ];
 
-/// Paths byte 1 picks from: the five services, then near misses.
-pub(crate) const PATHS: [&str; 12] = [
+/// Paths byte 1 picks from: the five first services, near misses, then the payment lifecycle
+/// (appended, so that the older corpus inputs keep the paths they had).
+pub(crate) const PATHS: [&str; 15] = [
     "/v1.0/access-token/b2b",
     "/v1.0/qr/qr-mpm-generate",
     "/v1.0/qr/qr-generate-list",
@@ -35,6 +36,9 @@ pub(crate) const PATHS: [&str; 12] = [
     "/v1.0/QR/qr-mpm-generate",
     "/snap/v1.0/qr/qr-mpm-query",
     "/v1.0/qr/%00",
+    "/v1.0/qr/qr-mpm-payment",
+    "/v1.0/qr/qr-mpm-refund",
+    "/v1.0/qr/qr-mpm-cancel",
 ];
 
 /// Flag: `Authorization: Bearer <a real token>`.

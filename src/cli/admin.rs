@@ -6,6 +6,8 @@ use crate::cli::args::{
     MerchantAdd, MerchantCommand, PartnerAdd, PartnerCommand, SignatureArg,
 };
 use crate::cli::master_key;
+use crate::cli::operator;
+use crate::cli::outbox;
 use crate::cli::payment;
 use crate::cli::settings;
 use crate::cli::show::say;
@@ -48,6 +50,8 @@ pub(crate) async fn run(global: &GlobalArgs, args: AdminArgs) -> anyhow::Result<
         AdminCommand::Merchant(command) => merchant(&*open().await?, command).await?,
         AdminCommand::Qr(command) => payment::run(open().await?, command).await?,
         AdminCommand::Notify(command) => notify(&*open().await?, command).await?,
+        AdminCommand::Operator(command) => operator::operator(&*open().await?, command).await?,
+        AdminCommand::Audit(command) => operator::audit(&*open().await?, command).await?,
         // Not through `connect`, which refuses values sealed under the previous key.
         AdminCommand::Rekey { from_key_file } => {
             master_key::rekey(&url, &options, from_key_file.as_deref()).await?;
@@ -59,6 +63,15 @@ pub(crate) async fn run(global: &GlobalArgs, args: AdminArgs) -> anyhow::Result<
 /// `admin notify key|rotate-key` (CONTRACT §6.2): both print the public key in force.
 async fn notify(store: &dyn Store, command: AdminNotifyCommand) -> anyhow::Result<()> {
     let key = match command {
+        AdminNotifyCommand::List { client_id, status } => {
+            return outbox::list(store, client_id, status).await;
+        }
+        AdminNotifyCommand::Show { notification_id } => {
+            return outbox::show(store, &notification_id).await;
+        }
+        AdminNotifyCommand::Resend { notification_id } => {
+            return outbox::resend(store, &notification_id).await;
+        }
         AdminNotifyCommand::Key => snapqris_server::notification_key(store).await?,
         AdminNotifyCommand::RotateKey { private_key } => {
             let new = match private_key {

@@ -1,7 +1,6 @@
 //! The command line as typed (clap derive). CONTRACT §3 fixes every spelling here.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use serde::{Deserialize, Serialize};
 use snapqris_protocol::{Amount, ServiceCode};
 use std::path::PathBuf;
 
@@ -76,6 +75,38 @@ pub(crate) enum AdminNotifyCommand {
         #[arg(long, value_name = "FILE")]
         private_key: Option<PathBuf>,
     },
+    /// List notifications, newest first (tab-separated, with a header row).
+    List {
+        /// Only this partner's.
+        #[arg(long, value_name = "ID")]
+        client_id: Option<String>,
+        /// Only those in this state.
+        #[arg(long, value_enum)]
+        status: Option<NotificationStatusArg>,
+    },
+    /// Show one notification: its body and every attempt.
+    Show {
+        /// The notification's id.
+        notification_id: String,
+    },
+    /// Queue a delivered or failed notification again; a running server attempts it within 1 s.
+    Resend {
+        /// The notification's id.
+        notification_id: String,
+    },
+}
+
+/// `admin notify list --status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum NotificationStatusArg {
+    /// Waiting for the partner's callback URL or for it to be enabled.
+    Held,
+    /// Attempts due or scheduled.
+    Pending,
+    /// Acknowledged by the partner.
+    Delivered,
+    /// The retry schedule ran out.
+    Failed,
 }
 
 /// `notify …`.
@@ -104,93 +135,7 @@ pub(crate) struct NotifyListenArgs {
     pub(crate) public_key: Vec<std::path::PathBuf>,
 }
 
-/// `serve`: every setting of CONTRACT §3's table. Each is optional here so that a missing
-/// flag falls back to its variable, then the file, then the default (see `settings.rs`).
-#[derive(Debug, Args)]
-pub(crate) struct ServeArgs {
-    /// Address to serve on [default: 127.0.0.1:8080]
-    #[arg(long, env = "SNAPQRIS_LISTEN", value_name = "ADDR")]
-    pub(crate) listen: Option<String>,
-    /// Allowed distance of X-TIMESTAMP from the server clock, in seconds [default: 300]
-    #[arg(long, env = "SNAPQRIS_TIMESTAMP_WINDOW", value_name = "SECONDS")]
-    pub(crate) timestamp_window: Option<u64>,
-    /// Access-token lifetime in seconds [default: 900]
-    #[arg(long, env = "SNAPQRIS_TOKEN_TTL", value_name = "SECONDS")]
-    pub(crate) token_ttl: Option<u64>,
-    /// strict: only the whitespace-stripped body hash [default: lenient]
-    #[arg(long, env = "SNAPQRIS_SIGNATURE_TOLERANCE", value_name = "MODE")]
-    pub(crate) signature_tolerance: Option<Tolerance>,
-    /// Make the channel header mandatory [default: false]
-    #[arg(long, env = "SNAPQRIS_REQUIRE_CHANNEL_ID", value_name = "BOOL",
-          num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
-    pub(crate) require_channel_id: Option<bool>,
-    /// Serve the API under a prefix (/snap → /snap/v1.0/…), signed with it [default: none]
-    #[arg(long, env = "SNAPQRIS_PATH_PREFIX", value_name = "PREFIX")]
-    pub(crate) path_prefix: Option<String>,
-    /// Largest request body in bytes [default: 65536]
-    #[arg(long, env = "SNAPQRIS_BODY_LIMIT", value_name = "BYTES")]
-    pub(crate) body_limit: Option<usize>,
-    /// Slower requests are answered 504xx00, in seconds [default: 10]
-    #[arg(long, env = "SNAPQRIS_REQUEST_TIMEOUT", value_name = "SECONDS")]
-    pub(crate) request_timeout: Option<u64>,
-    /// Requests per second per partner; 0 is off [default: 0]
-    #[arg(long, env = "SNAPQRIS_RATE_LIMIT", value_name = "PER_SECOND")]
-    pub(crate) rate_limit: Option<u32>,
-    /// X-EXTERNAL-ID claims per partner per Jakarta day; 0 is off [default: 0]
-    #[arg(long, env = "SNAPQRIS_DAILY_CLAIM_LIMIT", value_name = "CLAIMS")]
-    pub(crate) daily_claim_limit: Option<u32>,
-    /// Default life of a dynamic QR in seconds [default: 1800]
-    #[arg(long, env = "SNAPQRIS_DYNAMIC_VALIDITY", value_name = "SECONDS")]
-    pub(crate) dynamic_validity: Option<u64>,
-    /// Largest amount a QR may carry [default: 10000000.00]
-    #[arg(long, env = "SNAPQRIS_MAX_AMOUNT", value_name = "AMOUNT", value_parser = parse_amount)]
-    pub(crate) max_amount: Option<Amount>,
-    /// Tag 26 reverse-domain id [default: ID.CO.SNAPQRIS.WWW]
-    #[arg(long, env = "SNAPQRIS_ACQUIRER_DOMAIN", value_name = "DOMAIN")]
-    pub(crate) acquirer_domain: Option<String>,
-    /// The acquirer's NNS, 8 digits [default: 93600999]
-    #[arg(long, env = "SNAPQRIS_ACQUIRER_NNS", value_name = "NNS")]
-    pub(crate) acquirer_nns: Option<String>,
-    /// Log line format on stderr [default: text]
-    #[arg(long, env = "SNAPQRIS_LOG_FORMAT", value_name = "FORMAT")]
-    pub(crate) log_format: Option<LogFormat>,
-    /// power: fsync on every commit [default: process]
-    #[arg(long, env = "SNAPQRIS_DURABILITY", value_name = "LEVEL")]
-    pub(crate) durability: Option<DurabilityArg>,
-    /// Print the effective settings as TOML (secrets masked) and exit.
-    #[arg(long)]
-    pub(crate) print_config: bool,
-}
-
-/// Which body variants a transaction signature may cover.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Tolerance {
-    /// Only the whitespace-stripped body.
-    Strict,
-    /// Raw, whitespace-stripped or re-serialised body.
-    Lenient,
-}
-
-/// How log lines look.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-/// Crash durability of commits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum DurabilityArg {
-    /// Survives a crash of the process.
-    Process,
-    /// Also survives power loss (fsync on every commit).
-    Power,
-}
+pub(crate) use crate::cli::serve_args::{DurabilityArg, LogFormat, ServeArgs, Tolerance};
 
 /// An amount such as `10000000.00`.
 pub(crate) fn parse_amount(text: &str) -> Result<Amount, String> {
@@ -232,12 +177,49 @@ pub(crate) enum AdminCommand {
     /// The notification key: print its public half for partners, or replace it.
     #[command(subcommand)]
     Notify(AdminNotifyCommand),
+    /// Console operators: who may log in to the console (serve --console-listen).
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+    /// The console's audit log: what operators did there.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Seal every secret stored in clear under the master key (--master-key-file); with
     /// --from-key-file, also re-seal what the previous master key sealed.
     Rekey {
         /// The previous master key file, when rotating to a new master key.
         #[arg(long, value_name = "FILE")]
         from_key_file: Option<PathBuf>,
+    },
+}
+
+/// `admin operator …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum OperatorCommand {
+    /// Add an operator; prints a generated password once (or reads one from stdin).
+    Add {
+        /// The login name: letters, digits, `.`, `_`, `@`, `-`.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Read the password from one line of stdin instead (12 to 256 characters).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Remove an operator; its console sessions end.
+    Remove {
+        /// The login name.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+}
+
+/// `admin audit …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Print the audit log, newest first: id, time, operator, action, target, detail.
+    List {
+        /// At most this many entries.
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        limit: u32,
     },
 }
 
@@ -290,7 +272,7 @@ pub(crate) enum PartnerCommand {
         /// The partner's client id.
         #[arg(value_name = "ID")]
         client_id: String,
-        /// The service codes, e.g. 47,51,90,93.
+        /// The service codes, e.g. 47,51,77,78,90,93.
         #[arg(long, value_name = "CODES", value_delimiter = ',', value_parser = parse_service, required = true)]
         services: Vec<ServiceCode>,
     },
@@ -336,7 +318,7 @@ pub(crate) struct PartnerAdd {
     /// How the partner signs transactions.
     #[arg(long, value_name = "MODE", default_value = "hmac")]
     pub(crate) signature: SignatureArg,
-    /// Service codes the partner may call [default: 47,51,90,93]
+    /// Service codes the partner may call [default: 47,51,77,78,90,93]
     #[arg(long, value_name = "CODES", value_delimiter = ',', value_parser = parse_service)]
     pub(crate) services: Option<Vec<ServiceCode>>,
 }
@@ -350,31 +332,36 @@ pub(crate) enum SignatureArg {
     Rsa,
 }
 
-/// The transaction services a partner can be granted (CONTRACT §3, §6.1: 47, 50, 51, 90, 93).
-pub(crate) const GRANTABLE: [ServiceCode; 5] = [
+/// The transaction services a partner can be granted (CONTRACT §3, §6: 47, 50, 51, 77, 78, 90,
+/// 93).
+pub(crate) const GRANTABLE: [ServiceCode; 7] = [
     ServiceCode::GenerateQr,
     ServiceCode::Payment,
     ServiceCode::Query,
+    ServiceCode::Cancel,
+    ServiceCode::Refund,
     ServiceCode::GenerateList,
     ServiceCode::ExpireBillNumber,
 ];
 
 /// The services of a partner added without `--services`: all but 50, which only a payer's
 /// institution is granted (CONTRACT §6.1).
-pub(crate) const DEFAULT_SERVICES: [ServiceCode; 4] = [
+pub(crate) const DEFAULT_SERVICES: [ServiceCode; 6] = [
     ServiceCode::GenerateQr,
     ServiceCode::Query,
+    ServiceCode::Cancel,
+    ServiceCode::Refund,
     ServiceCode::GenerateList,
     ServiceCode::ExpireBillNumber,
 ];
 
-/// One of `47`, `50`, `51`, `90`, `93`.
+/// One of `47`, `50`, `51`, `77`, `78`, `90`, `93`.
 fn parse_service(text: &str) -> Result<ServiceCode, String> {
     text.trim()
         .parse::<u8>()
         .ok()
         .and_then(|code| GRANTABLE.into_iter().find(|s| s.code() == code))
-        .ok_or_else(|| "expected service codes among 47, 50, 51, 90, 93".into())
+        .ok_or_else(|| "expected service codes among 47, 50, 51, 77, 78, 90, 93".into())
 }
 
 /// `admin merchant …`.
@@ -530,6 +517,57 @@ pub(crate) enum ClientCommand {
         #[arg(long, value_name = "DATE")]
         date: Option<String>,
     },
+    /// Refund (part of) a payment of a QR (service 78).
+    Refund {
+        /// Connection and credentials.
+        #[command(flatten)]
+        options: ClientOptions,
+        /// The merchant and QR.
+        #[command(flatten)]
+        qr: OriginalQr,
+        /// The amount to give back, e.g. 4000.00 (sent as typed).
+        #[arg(long, value_name = "AMOUNT")]
+        amount: String,
+        /// The partner's refund reference [default: a fresh one]
+        #[arg(long, value_name = "REF")]
+        partner_refund_no: Option<String>,
+        /// Why.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Which payment of a static QR paid more than once.
+        #[arg(long, value_name = "ID")]
+        payment_id: Option<String>,
+    },
+    /// Cancel an unpaid dynamic QR (service 77).
+    Cancel {
+        /// Connection and credentials.
+        #[command(flatten)]
+        options: ClientOptions,
+        /// The merchant and QR.
+        #[command(flatten)]
+        qr: OriginalQr,
+        /// Why.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+}
+
+/// The QR a refund or cancel is of: its merchant, and its id or generate reference (or both).
+#[derive(Debug, Args)]
+pub(crate) struct OriginalQr {
+    /// The merchant.
+    #[arg(long, value_name = "ID")]
+    pub(crate) merchant_id: String,
+    /// The QR's id (`referenceNo` of generate).
+    #[arg(
+        long,
+        value_name = "ID_QR",
+        required_unless_present = "partner_reference_no"
+    )]
+    pub(crate) reference_no: Option<String>,
+    /// The QR's generate reference.
+    #[arg(long, value_name = "REF")]
+    pub(crate) partner_reference_no: Option<String>,
 }
 
 /// Where the server is and who the partner is.

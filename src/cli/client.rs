@@ -1,7 +1,7 @@
-//! `client token|generate|list`: one signed request as a partner, so partners can compare
+//! `client token|generate|list|refund|cancel`: one signed request as a partner, so partners can compare
 //! their signatures with ours (`--explain` shows the string-to-sign and the body hash).
 
-use crate::cli::args::{ClientArgs, ClientCommand, ClientOptions, SignatureArg};
+use crate::cli::args::{ClientArgs, ClientCommand, ClientOptions, OriginalQr, SignatureArg};
 use crate::cli::show;
 use crate::cli::show::say;
 use anyhow::{Context, anyhow, bail};
@@ -44,7 +44,47 @@ pub(crate) async fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
             let body = json!({"dateGenerate": date, "additionalInfo": {"merchantId": merchant_id}});
             transaction(&options, ServiceCode::GenerateList.path(), &body).await
         }
+        ClientCommand::Refund {
+            options,
+            qr,
+            amount,
+            partner_refund_no,
+            reason,
+            payment_id,
+        } => {
+            let mut body = original_qr_body(qr);
+            body["partnerRefundNo"] = json!(partner_refund_no.unwrap_or_else(fresh_external_id));
+            body["refundAmount"] = json!({"value": amount, "currency": "IDR"});
+            if let Some(reason) = reason {
+                body["reason"] = json!(reason);
+            }
+            if let Some(payment_id) = payment_id {
+                body["additionalInfo"] = json!({"paymentId": payment_id});
+            }
+            transaction(&options, ServiceCode::Refund.path(), &body).await
+        }
+        ClientCommand::Cancel {
+            options,
+            qr,
+            reason,
+        } => {
+            let mut body = original_qr_body(qr);
+            body["reason"] = json!(reason);
+            transaction(&options, ServiceCode::Cancel.path(), &body).await
+        }
     }
+}
+
+/// `merchantId` and whichever of `originalReferenceNo`, `originalPartnerReferenceNo` was given.
+fn original_qr_body(qr: OriginalQr) -> serde_json::Value {
+    let mut body = json!({"merchantId": qr.merchant_id});
+    if let Some(reference_no) = qr.reference_no {
+        body["originalReferenceNo"] = json!(reference_no);
+    }
+    if let Some(partner_reference_no) = qr.partner_reference_no {
+        body["originalPartnerReferenceNo"] = json!(partner_reference_no);
+    }
+    body
 }
 
 /// A partner as the options describe it.

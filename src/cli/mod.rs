@@ -8,9 +8,12 @@ mod demo;
 mod keygen;
 mod master_key;
 mod notify;
+mod operator;
+mod outbox;
 mod payment;
 mod qr;
 mod serve;
+mod serve_args;
 mod settings;
 mod show;
 
@@ -40,4 +43,13 @@ pub(crate) fn run() -> anyhow::Result<ExitCode> {
             },
         }
     })
+}
+
+/// A positive decimal id typed by an operator (`id_qr`, a notification id): digits only, so
+/// `+5` or ` 5` are refused like any other typo; the error names `what`.
+pub(crate) fn parse_positive_id(text: &str, what: &str) -> anyhow::Result<i64> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0 && text.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| anyhow::anyhow!("{what} {text:?} must be a positive whole number"))
 }

@@ -32,13 +32,26 @@ pub(crate) async fn listen(args: &NotifyListenArgs) -> anyhow::Result<ExitCode> 
             .with_context(|| format!("{} is not a usable RSA public key", path.display()))?;
         keys.push(key);
     }
-    let keys: Arc<[RsaPublicKey]> = keys.into();
     let (listener, _) = crate::cli::serve::listen_and_announce(&args.listen).await?;
+    receive_on(listener, keys.into(), None).await
+}
+
+/// Receives notifications on `listener` until the task is dropped: each verified, printed as
+/// one line and answered; with `lines`, each line goes there instead of stdout (the demo
+/// prints them between its own steps).
+pub(crate) async fn receive_on(
+    listener: tokio::net::TcpListener,
+    keys: Arc<[RsaPublicKey]>,
+    lines: Option<tokio::sync::mpsc::UnboundedSender<Value>>,
+) -> anyhow::Result<ExitCode> {
     loop {
         let (stream, _) = listener.accept().await.context("accept failed")?;
         let keys = keys.clone();
+        let lines = lines.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| receive(keys.clone(), request));
+            let service = hyper::service::service_fn(move |request| {
+                receive(keys.clone(), lines.clone(), request)
+            });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
@@ -49,6 +62,7 @@ pub(crate) async fn listen(args: &NotifyListenArgs) -> anyhow::Result<ExitCode> 
 /// One notification: verified, printed, answered.
 async fn receive(
     keys: Arc<[RsaPublicKey]>,
+    lines: Option<tokio::sync::mpsc::UnboundedSender<Value>>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     let (parts, body) = request.into_parts();
@@ -89,9 +103,16 @@ async fn receive(
     if let Err(why) = verdict {
         line["refused"] = why.to_string().into();
     }
-    // One line per notification, whole: scripts read stdout line by line.
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+    match &lines {
+        Some(lines) => {
+            let _ = lines.send(line);
+        }
+        None => {
+            // One line per notification, whole: scripts read stdout line by line.
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+        }
+    }
     Ok(match verdict {
         Ok(()) => answer(StatusCode::OK, "2005200", "Successful"),
         Err(why) => answer(

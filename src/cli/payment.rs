@@ -15,18 +15,23 @@ pub(crate) async fn run(store: Arc<dyn Store>, command: AdminQrCommand) -> anyho
     }
 }
 
-/// A fresh payment id: from the same node-leased generator as `id_qr` (unique across every
+/// Fresh payment and notification ids: from the same node-leased generator as `id_qr` (unique across every
 /// node), under a lease held just long enough to draw it.
-async fn new_payment_id(store: &Arc<dyn Store>, now: OffsetDateTime) -> anyhow::Result<i64> {
+async fn new_payment_ids(
+    store: &Arc<dyn Store>,
+    now: OffsetDateTime,
+) -> anyhow::Result<(i64, i64)> {
     let lease = lease_node(store.clone())
         .await
         .context("cannot lease a node number for the payment id")?;
-    let payment_id = store.next_qr_id(now);
+    let ids = store
+        .next_qr_id(now)
+        .and_then(|payment| Ok((payment, store.next_qr_id(now)?)));
     lease
         .release()
         .await
         .context("cannot release the node number")?;
-    payment_id.context("cannot draw a payment id")
+    ids.context("cannot draw a payment id")
 }
 
 /// Marks the QR paid now, or explains in one line why it cannot be.
@@ -34,12 +39,13 @@ async fn pay(store: Arc<dyn Store>, id_text: &str, amount: Option<&str>) -> anyh
     let id_qr = parse_id(id_text)?;
     let amount = amount.map(parse_amount).transpose()?;
     let now = OffsetDateTime::now_utc();
-    let payment_id = new_payment_id(&store, now).await?;
+    let (payment_id, notification_id) = new_payment_ids(&store, now).await?;
     let outcome = store
         .record_payment(snapqris_store::SandboxPayment {
             id_qr,
             amount_sen: amount.map(Amount::sen),
             payment_id,
+            notification_id,
             at: now,
         })
         .await
@@ -72,10 +78,7 @@ async fn pay(store: Arc<dyn Store>, id_text: &str, amount: Option<&str>) -> anyh
 
 /// A QR id: a positive whole number.
 fn parse_id(text: &str) -> anyhow::Result<i64> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| anyhow!("id_qr {text:?} must be a positive whole number"))
+    crate::cli::parse_positive_id(text, "id_qr")
 }
 
 /// A paid amount: two decimals, more than zero.

@@ -32,11 +32,42 @@ pub(crate) async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result
     let state = AppState::new(config, store, Arc::new(SystemClock))
         .await
         .context("cannot prepare the server state")?;
+    // Bound before the API announces itself: a console address in use fails the start.
+    let console = match settings.console_listen.as_str() {
+        "" => None,
+        address => Some(bind_console(address).await?),
+    };
     let (listener, address) = listen_and_announce(&settings.listen).await?;
     tracing::info!(%address, "serving");
-    snapqris_server::serve(listener, state, shutdown_signal())
-        .await
-        .context("the server failed")?;
+    let Some((console, console_address)) = console else {
+        snapqris_server::serve(listener, state, shutdown_signal())
+            .await
+            .context("the server failed")?;
+        tracing::info!("stopped");
+        return Ok(ExitCode::SUCCESS);
+    };
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "console on http://{console_address}")
+            .and_then(|()| stdout.flush())
+            .context("cannot write to stdout")?;
+        tracing::info!(address = %console_address, "serving the operator console");
+        // One signal stops both listeners.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let (api, console) = tokio::join!(
+            snapqris_server::serve(listener, state.clone(), until_stopped(stopped.clone())),
+            snapqris_server::serve_console(console, state, until_stopped(stopped)),
+        );
+        api.context("the server failed")?;
+        console.context("the console failed")?;
+    }
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
@@ -114,5 +145,19 @@ pub(crate) async fn listen_and_announce(
     writeln!(stdout, "listening on http://{bound}")
         .and_then(|()| stdout.flush())
         .context("cannot write to stdout")?;
+    Ok((listener, bound))
+}
+
+/// Binds the console's address (announced as `console on http://IP:PORT` after the API's
+/// `listening on` line, which scripts wait for first).
+async fn bind_console(
+    address: &str,
+) -> anyhow::Result<(tokio::net::TcpListener, std::net::SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address} (console-listen)"))?;
+    let bound = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
     Ok((listener, bound))
 }

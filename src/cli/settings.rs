@@ -8,7 +8,7 @@ use crate::cli::master_key;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use snapqris_protocol::{Amount, SignatureTolerance};
-use snapqris_server::ServerConfig;
+use snapqris_server::{RetrySchedule, ServerConfig, read_ca_file};
 use snapqris_store::{Durability, MasterKey, StoreOptions};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,6 +22,7 @@ const DEFAULT_DATABASE_URL: &str = "sqlite://snapqris.db";
 struct FileSettings {
     database_url: Option<String>,
     listen: Option<String>,
+    console_listen: Option<String>,
     timestamp_window: Option<u64>,
     token_ttl: Option<u64>,
     signature_tolerance: Option<Tolerance>,
@@ -33,11 +34,16 @@ struct FileSettings {
     daily_claim_limit: Option<u32>,
     dynamic_validity: Option<u64>,
     max_amount: Option<String>,
+    refund_window: Option<u64>,
     acquirer_domain: Option<String>,
     acquirer_nns: Option<String>,
     log_format: Option<LogFormat>,
     durability: Option<DurabilityArg>,
     master_key_file: Option<PathBuf>,
+    notify_timeout: Option<u64>,
+    notify_retry_schedule: Option<String>,
+    notify_allow_private_networks: Option<bool>,
+    notify_ca_file: Option<String>,
 }
 
 impl FileSettings {
@@ -92,6 +98,8 @@ pub(crate) struct Settings {
     pub(crate) database_url: String,
     /// Address to serve on.
     pub(crate) listen: String,
+    /// Address to serve the operator console on (CONTRACT §7); empty: no console.
+    pub(crate) console_listen: String,
     timestamp_window: u64,
     token_ttl: u64,
     signature_tolerance: Tolerance,
@@ -103,6 +111,7 @@ pub(crate) struct Settings {
     daily_claim_limit: u32,
     dynamic_validity: u64,
     max_amount: String,
+    refund_window: u64,
     acquirer_domain: String,
     acquirer_nns: String,
     /// How log lines look.
@@ -110,6 +119,11 @@ pub(crate) struct Settings {
     durability: DurabilityArg,
     /// The master key file (CONTRACT §8); empty: none.
     master_key_file: String,
+    notify_timeout: u64,
+    notify_retry_schedule: String,
+    notify_allow_private_networks: bool,
+    /// Extra CAs for https callbacks; empty: the bundled roots only.
+    notify_ca_file: String,
 }
 
 impl Settings {
@@ -130,6 +144,7 @@ impl Settings {
                 .or(file.database_url)
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             listen: pick(&serve.listen, file.listen, "127.0.0.1:8080".to_owned()),
+            console_listen: pick(&serve.console_listen, file.console_listen, String::new()),
             timestamp_window: pick(
                 &serve.timestamp_window,
                 file.timestamp_window,
@@ -172,6 +187,11 @@ impl Settings {
                 defaults.dynamic_validity.as_secs(),
             ),
             max_amount: max_amount.to_string(),
+            refund_window: pick(
+                &serve.refund_window,
+                file.refund_window,
+                defaults.refund_window.as_secs(),
+            ),
             acquirer_domain: pick(
                 &serve.acquirer_domain,
                 file.acquirer_domain,
@@ -187,6 +207,22 @@ impl Settings {
             master_key_file: master_key_path(global, file.master_key_file)
                 .map(|path| path.display().to_string())
                 .unwrap_or_default(),
+            notify_timeout: pick(
+                &serve.notify_timeout,
+                file.notify_timeout,
+                defaults.notify_timeout.as_secs(),
+            ),
+            notify_retry_schedule: pick(
+                &serve.notify_retry_schedule,
+                file.notify_retry_schedule,
+                defaults.notify_retry_schedule.to_string(),
+            ),
+            notify_allow_private_networks: pick(
+                &serve.notify_allow_private_networks,
+                file.notify_allow_private_networks,
+                defaults.notify_allow_private_networks,
+            ),
+            notify_ca_file: pick(&serve.notify_ca_file, file.notify_ca_file, String::new()),
         };
         settings.validate()?;
         Ok(settings)
@@ -246,8 +282,16 @@ impl Settings {
             max_amount_sen: parse_amount(&self.max_amount)
                 .map_err(anyhow::Error::msg)?
                 .sen(),
+            refund_window: Duration::from_secs(self.refund_window),
             acquirer_domain: self.acquirer_domain.clone(),
             acquirer_nns: self.acquirer_nns.clone(),
+            notify_timeout: Duration::from_secs(self.notify_timeout),
+            notify_retry_schedule: RetrySchedule::parse(&self.notify_retry_schedule)?,
+            notify_allow_private_networks: self.notify_allow_private_networks,
+            notify_ca_certificates: match self.notify_ca_file.as_str() {
+                "" => Vec::new(),
+                path => read_ca_file(Path::new(path))?,
+            },
         })
     }
 

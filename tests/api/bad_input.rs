@@ -73,6 +73,13 @@ fn valid_body(path: &str) -> Value {
         PAYMENT => json!({"partnerReferenceNo": "PAY-1", "qrContent": foreign_payload(),
             "amount": {"value": "9000.00", "currency": "IDR"},
             "additionalInfo": {"issuerName": "Bank Payer", "customerName": "Budi", "rrn": "1"}}),
+        // The unpaid static QR `ref-1`: even a valid variant refunds nothing (4047800) and
+        // cancels nothing (4047700).
+        REFUND => json!({"merchantId": MERCHANT, "originalPartnerReferenceNo": "ref-1",
+            "partnerRefundNo": "RF-1", "refundAmount": {"value": "10.00", "currency": "IDR"},
+            "reason": "returned", "additionalInfo": {"paymentId": "1"}}),
+        CANCEL => json!({"merchantId": MERCHANT, "originalPartnerReferenceNo": "ref-1",
+            "reason": "withdrawn"}),
         _ => json!({"billnumber": "1", "additionalInfo": {"merchantId": MERCHANT}}),
     }
 }
@@ -111,6 +118,7 @@ fn bad_bodies(path: &str) -> Vec<Vec<u8>> {
     let is_optional = |key: &str| {
         (path == GENERATE && matches!(key, "amount" | "terminalId" | "validityPeriod"))
             || (path == PAYMENT && matches!(key, "amount" | "additionalInfo"))
+            || (path == REFUND && matches!(key, "reason" | "additionalInfo"))
     };
     let Value::Object(fields) = valid_body(path) else {
         unreachable!()
@@ -139,7 +147,10 @@ fn bad_bodies(path: &str) -> Vec<Vec<u8>> {
             json!({"rrn": "1".repeat(33)}),
             json!({"rrn": 12}),
         ];
-        for value in info {
+        for value in info.into_iter().chain([
+            json!({"issuerName": "Bank\u{0}"}),
+            json!({"customerName": "\n"}),
+        ]) {
             let mut body = fields.clone();
             body.insert("additionalInfo".into(), value);
             bodies.push(Value::Object(body).to_string().into_bytes());
@@ -149,6 +160,55 @@ fn bad_bodies(path: &str) -> Vec<Vec<u8>> {
         for content in [broken_crc, format!("{payload}00"), payload[..40].to_owned()] {
             let mut body = fields.clone();
             body.insert("qrContent".into(), json!(content));
+            bodies.push(Value::Object(body).to_string().into_bytes());
+        }
+    }
+    if path == REFUND {
+        let info = [
+            json!({"paymentId": 1}),
+            json!({"paymentId": "-1"}),
+            json!({"paymentId": "1".repeat(20)}),
+            json!({"paymentId": "1 OR 1=1"}),
+            json!([{"paymentId": "1"}]),
+        ];
+        for value in info {
+            let mut body = fields.clone();
+            body.insert("additionalInfo".into(), value);
+            bodies.push(Value::Object(body).to_string().into_bytes());
+        }
+        for value in [
+            "0.00",
+            "-5.00",
+            "99999999999999999.00",
+            "1e3",
+            "9,000.00",
+            "9000.1",
+        ] {
+            let mut body = fields.clone();
+            body.insert(
+                "refundAmount".into(),
+                json!({"value": value, "currency": "IDR"}),
+            );
+            bodies.push(Value::Object(body).to_string().into_bytes());
+        }
+        for currency in [json!("USD"), json!(""), json!(360)] {
+            let mut body = fields.clone();
+            body.insert(
+                "refundAmount".into(),
+                json!({"value": "1.00", "currency": currency}),
+            );
+            bodies.push(Value::Object(body).to_string().into_bytes());
+        }
+    }
+    if path == REFUND || path == CANCEL {
+        for (key, value) in [
+            ("reason", json!("r".repeat(257))),
+            ("originalReferenceNo", json!("12a")),
+            ("originalReferenceNo", json!("99999999999999999999")),
+            ("originalPartnerReferenceNo", json!("ref 1")),
+        ] {
+            let mut body = fields.clone();
+            body.insert(key.into(), value);
             bodies.push(Value::Object(body).to_string().into_bytes());
         }
     }
@@ -223,7 +283,11 @@ async fn malformed_requests_never_answer_5xx_nor_change_the_store(backend: Backe
     app.generate_static("ref-1").await;
     let before = snapshot(&app).await;
     let mut tried = 0;
-    for path in [TOKEN, GENERATE, LIST, QUERY, EXPIRE, PAYMENT] {
+    let mut tried_on_lifecycle = 0;
+    for path in [
+        TOKEN, GENERATE, LIST, QUERY, EXPIRE, PAYMENT, REFUND, CANCEL,
+    ] {
+        let tried_before = tried;
         for body in bad_bodies(path) {
             let request = if path == TOKEN {
                 let mut request = app.token_request();
@@ -255,9 +319,13 @@ async fn malformed_requests_never_answer_5xx_nor_change_the_store(backend: Backe
             }
             tried += 1;
         }
+        if [PAYMENT, REFUND, CANCEL].contains(&path) {
+            tried_on_lifecycle += tried - tried_before;
+        }
     }
-    eprintln!("{tried} malformed requests tried");
+    eprintln!("{tried} malformed requests tried, {tried_on_lifecycle} of them on 50, 77 and 78");
     assert!(tried >= 300, "{tried}");
+    assert!(tried_on_lifecycle >= 100, "{tried_on_lifecycle}");
     assert_eq!(snapshot(&app).await, before);
     assert_eq!(
         app.session.client().get("/health").await.unwrap().status,

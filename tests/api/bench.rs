@@ -54,3 +54,24 @@ fn bench_refuses_a_duration_beyond_the_timestamp_window() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--duration"), "{stderr}");
 }
+
+#[test]
+fn bench_refund_refunds_one_payment_a_sen_at_a_time() {
+    let cli = Cli::new();
+    let secret = cli.add_partner("bench-1");
+    cli.ok("admin partner set-services bench-1 --services 47,50,78");
+    cli.add_merchant("M1", "bench-1");
+    let served = cli.serve();
+    let out = cli.ok(&format!(
+        "bench --endpoint refund --requests 30 --concurrency 3 --json --base-url {} \
+         --client-id bench-1 --private-key {{dir}}/keys/private.pem --client-secret {secret} \
+         --merchant-id M1",
+        served.base_url()
+    ));
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        summary["codes"],
+        serde_json::json!({"2007800": 30}),
+        "{summary}"
+    );
+}

@@ -113,7 +113,7 @@ fn a_generated_secret_is_printed_once_and_never_listed() {
     assert!(lines.next().unwrap().starts_with("client_id\t"));
     let row = lines.next().unwrap();
     assert!(
-        row.starts_with("partner-1\thmac\t47,51,90,93\ttrue\t"),
+        row.starts_with("partner-1\thmac\t47,51,77,78,90,93\ttrue\t"),
         "{row}"
     );
     assert!(!list.contains(&secret));
@@ -228,7 +228,7 @@ fn partners_can_be_disabled_enabled_rekeyed_and_given_a_new_secret() {
     cli.ok("admin partner disable p");
     assert!(
         cli.ok("admin partner list")
-            .contains("p\thmac\t47,51,90,93\tfalse")
+            .contains("p\thmac\t47,51,77,78,90,93\tfalse")
     );
     cli.ok("admin partner enable p");
     cli.ok("admin partner set-key p --public-key {testdata}/partner-public-pkcs1.pem");
@@ -447,6 +447,41 @@ fn a_flag_beats_a_variable_which_beats_the_file() {
     );
     assert!(stdout.contains("log_format = \"json\"\n"), "{stdout}");
     assert!(stdout.contains("body_limit = 65536\n"), "default: {stdout}");
+}
+
+#[test]
+fn the_refund_window_comes_from_a_flag_a_variable_or_the_file_and_is_checked() {
+    let cli = Cli::new();
+    let print = |output: std::process::Output| {
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert!(print(cli.run("serve --print-config")).contains("refund_window = 2592000\n"));
+    std::fs::write(cli.path("refund.toml"), "refund_window = 60\n").unwrap();
+    let from_file = cli.run("serve --print-config --config {dir}/refund.toml");
+    assert!(print(from_file).contains("refund_window = 60\n"));
+    let from_variable = cli
+        .command("serve --print-config --config {dir}/refund.toml")
+        .env("SNAPQRIS_REFUND_WINDOW", "70")
+        .output()
+        .unwrap();
+    assert!(print(from_variable).contains("refund_window = 70\n"));
+    let from_flag = cli
+        .command("serve --print-config --config {dir}/refund.toml --refund-window 80")
+        .env("SNAPQRIS_REFUND_WINDOW", "70")
+        .output()
+        .unwrap();
+    assert!(print(from_flag).contains("refund_window = 80\n"));
+    for flags in ["--refund-window 0", "--refund-window 315576001"] {
+        let line = fails_with_one_line(&cli.run(&format!("serve --print-config {flags}")));
+        assert!(line.contains("refund-window"), "{flags}: {line}");
+    }
+    assert_eq!(
+        cli.run("serve --print-config --refund-window soon")
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]

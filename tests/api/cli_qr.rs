@@ -379,3 +379,54 @@ fn render_refuses_an_unknown_extension_and_an_invalid_payload_with_one_line() {
     assert!(line.contains("invalid"), "{line}");
     assert!(!out.exists());
 }
+
+/// CONTRACT §6.2: a sandbox payment notifies like any other; operators list, show and resend
+/// through `admin notify`, and bad ids fail with one line.
+#[test]
+fn a_sandbox_payment_is_listed_shown_and_resent_through_admin_notify() {
+    let sandbox = Sandbox::new();
+    let id = sandbox.insert_qr(None, None);
+    let paid = sandbox.ok(&["admin", "qr", "pay", &id.to_string(), "--amount", "1500.00"]);
+    let payment_id = paid.split(' ').nth(4).unwrap().to_owned();
+
+    let listed = sandbox.ok(&["admin", "notify", "list"]);
+    let mut lines = listed.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "notification_id\tclient_id\tevent\tid_qr\tstatus\tattempts\tnext_attempt\tlast_result"
+        )
+    );
+    let row: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    assert_eq!(lines.next(), None, "{listed}");
+    // The partner has no callback URL: held.
+    assert_eq!(&row[1..6], ["p1", "payment", &id.to_string(), "held", "0"]);
+    let notification_id = row[0];
+    let by_status = sandbox.ok(&["admin", "notify", "list", "--status", "delivered"]);
+    assert_eq!(by_status.lines().count(), 1, "only the header: {by_status}");
+    let by_partner = sandbox.ok(&["admin", "notify", "list", "--client-id", "p1"]);
+    assert_eq!(by_partner, listed);
+
+    let shown = sandbox.ok(&["admin", "notify", "show", notification_id]);
+    assert!(shown.contains("status: held\n"), "{shown}");
+    let body_line = shown.lines().find(|l| l.starts_with("body: ")).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&body_line["body: ".len()..]).unwrap();
+    assert_eq!(body["additionalInfo"]["paymentId"], payment_id.as_str());
+    assert_eq!(body["additionalInfo"]["notificationId"], notification_id);
+    assert_eq!(body["amount"]["value"], "1500.00");
+    assert!(
+        shown
+            .trim_end()
+            .ends_with("attempt\ttime\thttp_status\tresponse_code\tlatency_ms\terror")
+    );
+
+    // Not yet delivered: a resend leaves it as it is.
+    let queued = sandbox.ok(&["admin", "notify", "resend", notification_id]);
+    assert_eq!(queued, format!("notification {notification_id} queued\n"));
+    for bad in [["show", "999999"], ["resend", "999999"], ["show", "12x"]] {
+        let line = fails_with_one_line(&sandbox.run(&["admin", "notify", bad[0], bad[1]]));
+        assert!(line.contains("notification"), "{line}");
+    }
+    let wrong_status = sandbox.run(&["admin", "notify", "list", "--status", "lost"]);
+    assert_eq!(wrong_status.status.code(), Some(2));
+}

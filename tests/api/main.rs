@@ -42,6 +42,9 @@ mod cli_qr;
 /// Service 50: payments reported by payer partners.
 mod payment;
 
+/// Services 78 and 77: refunds and cancels.
+mod refund;
+
 /// `snapqris bench`: signed load against a `serve` process.
 mod bench;
 
@@ -62,3 +65,11 @@ mod abuse;
 
 /// `notify listen` and the notification signature (CONTRACT §6.2).
 mod notify;
+
+/// A scriptable partner receiver for the delivery tests (plain and TLS).
+mod receiver;
+
+/// The operator console: operator commands, and every page and action in a real browser.
+mod console;
+/// Notification delivery by `serve`: signatures, retries, SSRF, https, `kill -9`, two nodes.
+mod notify_delivery;

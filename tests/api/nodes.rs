@@ -242,3 +242,71 @@ async fn twenty_payments_of_one_dynamic_qr_over_two_nodes_pay_it_once() {
     let expected = BTreeMap::from([("2005000".to_owned(), 1), ("4045000".to_owned(), 19)]);
     assert_eq!(codes, expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_refunds_of_one_payment_over_two_nodes_never_pass_the_paid_amount() {
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let database = ProcessDatabase::new(&backend).await;
+    database.register_partner_and_merchant();
+    // Granted before the nodes start, so neither has the old grants cached.
+    database.run_ok(&[
+        "admin",
+        "partner",
+        "set-services",
+        PARTNER,
+        "--services",
+        "47,50,51,77,78,90,93",
+    ]);
+    let (a, b) = (database.serve(), database.serve());
+    let on_a = session_on(&a).await;
+    let on_b = with_token_of(&b, &on_a);
+    let body = serde_json::json!({"partnerReferenceNo": "INV-1", "merchantId": MERCHANT,
+        "amount": {"value": "9000.00", "currency": "IDR"}});
+    let (_, generated) = on_a.call(GENERATE, &body).await.unwrap();
+    assert_code(&generated, "2004700");
+    let generated = generated.json().unwrap();
+    let pay = serde_json::json!({"partnerReferenceNo": "PAY-1",
+        "qrContent": generated["qrContent"]});
+    let (_, paid) = on_b.call(PAYMENT, &pay).await.unwrap();
+    assert_code(&paid, "2005000");
+
+    // 1,000.00 to 2,900.00 each, alternately on each node: 39,000.00 asked of 9,000.00.
+    let tasks = (0..20).map(|n| {
+        let session = if n % 2 == 0 { &on_a } else { &on_b };
+        let body = serde_json::json!({"merchantId": MERCHANT,
+            "originalReferenceNo": generated["referenceNo"],
+            "partnerRefundNo": format!("RACE-{n}"),
+            "refundAmount": {"value": format!("{}.00", 1000 + n * 100), "currency": "IDR"}});
+        async move { session.call(REFUND, &body).await.unwrap().1 }
+    });
+    let answers = join_all(tasks).await;
+
+    let mut refunded_sen = 0;
+    let mut made = 0;
+    for answer in &answers {
+        match answer.response_code().unwrap().as_str() {
+            "2007800" => {
+                let value = answer.json().unwrap()["refundAmount"]["value"]
+                    .as_str()
+                    .unwrap()
+                    .replace('.', "");
+                refunded_sen += value.parse::<i64>().unwrap();
+                made += 1;
+            }
+            code => assert_eq!(code, "4037802", "{}", answer.text()),
+        }
+    }
+    assert!(
+        refunded_sen <= 900_000,
+        "{refunded_sen} sen refunded of 900000"
+    );
+    assert!(made >= 3, "{made}");
+    let query = serde_json::json!({"originalReferenceNo": generated["referenceNo"],
+        "serviceCode": "47", "merchantId": MERCHANT});
+    let (_, queried) = on_a.call(QUERY, &query).await.unwrap();
+    let refunded = &queried.json().unwrap()["additionalInfo"]["refundedAmount"]["value"];
+    let expected = format!("{}.{:02}", refunded_sen / 100, refunded_sen % 100);
+    assert_eq!(refunded.as_str(), Some(expected.as_str()));
+}

@@ -117,6 +117,7 @@ async fn a_paid_qr_queries_as_success_with_its_paid_time(backend: Backend) {
         id_qr: id,
         amount_sen: None,
         payment_id,
+        notification_id: payment_id + 1,
         at: paid_at,
     };
     let paid = app.store.record_payment(sandbox(payment_id));

@@ -20,6 +20,8 @@ pub(crate) const LIST: &str = ServiceCode::GenerateList.path();
 pub(crate) const QUERY: &str = ServiceCode::Query.path();
 pub(crate) const PAYMENT: &str = ServiceCode::Payment.path();
 pub(crate) const EXPIRE: &str = ServiceCode::ExpireBillNumber.path();
+pub(crate) const REFUND: &str = ServiceCode::Refund.path();
+pub(crate) const CANCEL: &str = ServiceCode::Cancel.path();
 
 /// The partner every app starts with.
 pub(crate) const PARTNER: &str = "partner-a";

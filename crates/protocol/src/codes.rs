@@ -17,20 +17,26 @@ pub enum ServiceCode {
     GenerateList,
     /// 93: expire a QR by bill number (this provider's own).
     ExpireBillNumber,
+    /// 77: cancel an unpaid dynamic QR.
+    Cancel,
+    /// 78: refund (part of) a payment of a QR.
+    Refund,
 }
 
 impl ServiceCode {
     /// Every service this server speaks.
-    pub const ALL: [ServiceCode; 6] = [
+    pub const ALL: [ServiceCode; 8] = [
         ServiceCode::AccessToken,
         ServiceCode::GenerateQr,
         ServiceCode::Payment,
         ServiceCode::Query,
         ServiceCode::GenerateList,
         ServiceCode::ExpireBillNumber,
+        ServiceCode::Cancel,
+        ServiceCode::Refund,
     ];
 
-    /// The two-digit numeric code (73, 47, 50, 51, 90, 93).
+    /// The two-digit numeric code (73, 47, 50, 51, 90, 93, 77, 78).
     pub fn code(self) -> u8 {
         match self {
             ServiceCode::AccessToken => 73,
@@ -39,6 +45,8 @@ impl ServiceCode {
             ServiceCode::Query => 51,
             ServiceCode::GenerateList => 90,
             ServiceCode::ExpireBillNumber => 93,
+            ServiceCode::Cancel => 77,
+            ServiceCode::Refund => 78,
         }
     }
 
@@ -51,6 +59,8 @@ impl ServiceCode {
             ServiceCode::Query => "/v1.0/qr/qr-mpm-query",
             ServiceCode::GenerateList => "/v1.0/qr/qr-generate-list",
             ServiceCode::ExpireBillNumber => "/v1.0/qr/qr-mpm-expire-billnumber",
+            ServiceCode::Cancel => "/v1.0/qr/qr-mpm-cancel",
+            ServiceCode::Refund => "/v1.0/qr/qr-mpm-refund",
         }
     }
 

@@ -51,6 +51,7 @@ mod fields;
 mod jakarta;
 mod keys;
 mod notification;
+mod notification_body;
 mod signature;
 mod timestamp;
 
@@ -70,6 +71,9 @@ pub use jakarta::{
 pub use keys::{KeyError, MAX_RSA_BITS, MIN_RSA_BITS, RsaPrivateKey, RsaPublicKey};
 pub use notification::{
     NotificationError, notification_string_to_sign, sign_notification, verify_notification,
+};
+pub use notification_body::{
+    NotificationAmount, NotificationBody, NotificationInfo, notification_time, notified_status,
 };
 pub use signature::{
     SignatureError, SignedRequest, TransactionSigner, TransactionVerifier, hmac_sha512_base64,

@@ -1,6 +1,8 @@
 //! The server's settings (CONTRACT §3 "Settings"), independent of how the CLI gathers them,
 //! and the ranges they must lie in (CONTRACT §8: checked at start, before anything listens).
 
+use crate::notify::RetrySchedule;
+use rustls_pki_types::CertificateDer;
 use snapqris_protocol::SignatureTolerance;
 use std::time::Duration;
 
@@ -29,10 +31,21 @@ pub struct ServerConfig {
     pub dynamic_validity: Duration,
     /// Largest amount a QR may carry, in sen.
     pub max_amount_sen: i64,
+    /// How long after a payment it may be refunded (CONTRACT §6.5 `refund-window`).
+    pub refund_window: Duration,
     /// Tag 26 sub-tag 00 of generated payloads.
     pub acquirer_domain: String,
     /// The acquirer's NNS, the first 8 digits of merchant PANs.
     pub acquirer_nns: String,
+    /// How long one notification attempt may take, connecting included (CONTRACT §6.5).
+    pub notify_timeout: Duration,
+    /// The delays before each retry of a notification.
+    pub notify_retry_schedule: RetrySchedule,
+    /// Whether attempts may reach loopback and private addresses.
+    pub notify_allow_private_networks: bool,
+    /// Extra CA certificates trusted for `https` callbacks (`notify-ca-file`, read with
+    /// [`crate::read_ca_file`]), beside the bundled roots.
+    pub notify_ca_certificates: Vec<CertificateDer<'static>>,
 }
 
 impl Default for ServerConfig {
@@ -49,8 +62,13 @@ impl Default for ServerConfig {
             daily_claim_limit: 0,
             dynamic_validity: Duration::from_secs(1800),
             max_amount_sen: 1_000_000_000,
+            refund_window: Duration::from_secs(2_592_000),
             acquirer_domain: "ID.CO.SNAPQRIS.WWW".to_owned(),
             acquirer_nns: "93600999".to_owned(),
+            notify_timeout: Duration::from_secs(10),
+            notify_retry_schedule: RetrySchedule::default(),
+            notify_allow_private_networks: false,
+            notify_ca_certificates: Vec::new(),
         }
     }
 }
@@ -82,6 +100,8 @@ impl ServerConfig {
             ("token-ttl", self.token_ttl),
             ("request-timeout", self.request_timeout),
             ("dynamic-validity", self.dynamic_validity),
+            ("notify-timeout", self.notify_timeout),
+            ("refund-window", self.refund_window),
         ];
         for (setting, value) in durations {
             if value.is_zero() || value > MAX_DURATION {
@@ -143,6 +163,10 @@ mod tests {
                 },
                 ServerConfig {
                     dynamic_validity: value,
+                    ..Default::default()
+                },
+                ServerConfig {
+                    notify_timeout: value,
                     ..Default::default()
                 },
             ];

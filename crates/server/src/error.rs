@@ -41,9 +41,13 @@ pub enum ApiError {
     InvalidAmount,
     /// The QR cannot change to the requested status (`404xx00`).
     InvalidTransactionStatus,
-    /// The payer's `partnerReferenceNo` made a payment of another payload or amount
-    /// (`404xx18`).
+    /// The payer's `partnerReferenceNo` made a payment of another payload or amount, or the
+    /// partner's `partnerRefundNo` a refund of another QR, payment or amount (`404xx18`).
     InconsistentRequest,
+    /// A refund would take a payment's refunds past its amount (`403xx02`).
+    ExceedsAmountLimit,
+    /// The transaction may no longer be done: a payment older than `refund-window` (`403xx15`).
+    TransactionNotPermitted,
     /// The `X-EXTERNAL-ID` was used by this partner today already (`409xx00`).
     ExternalIdReused,
     /// The merchant already has a QR with this `partnerReferenceNo` (`409xx01`).
@@ -133,6 +137,8 @@ impl ApiError {
             InvalidAmount => (code(404, 13), "Invalid Amount".to_owned()),
             InvalidTransactionStatus => (code(404, 0), "Invalid Transaction Status".to_owned()),
             InconsistentRequest => (code(404, 18), "Inconsistent Request".to_owned()),
+            ExceedsAmountLimit => (code(403, 2), "Exceeds Transaction Amount Limit".to_owned()),
+            TransactionNotPermitted => (code(403, 15), "Transaction Not Permitted".to_owned()),
             ExternalIdReused if list => (
                 code(409, 0),
                 "Cannot use same X-EXTERNAL-ID in same day".to_owned(),

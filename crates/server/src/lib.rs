@@ -23,15 +23,18 @@
 mod callback;
 mod clock;
 mod config;
+mod console;
 mod directory;
 mod error;
 mod listener;
 mod metrics;
 mod notification_key;
+mod notify;
 mod openapi;
 mod panic_guard;
 mod rate_limit;
 mod reply;
+mod request_ring;
 mod retention;
 mod services;
 mod snap;
@@ -44,9 +47,14 @@ mod wire;
 pub use crate::callback::{CallbackUrl, CallbackUrlError, MAX_CALLBACK_URL};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::{ConfigError, ServerConfig};
+pub use crate::console::{generate_password, hash_password};
 pub use crate::error::ApiError;
 pub use crate::notification_key::{
     NOTIFICATION_KEY_NAME, NotificationKeyError, notification_key, rotate_notification_key,
+};
+pub use crate::notify::{
+    CaFileError, DEFAULT_RETRY_SCHEDULE, NOTIFY_PATH, NextAttempt, RetrySchedule,
+    RetryScheduleError, parse_retry_after, read_ca_file,
 };
 pub use crate::state::AppState;
 
@@ -58,13 +66,15 @@ use std::future::Future;
 
 /// The `service` label of a request path, for logs and metrics.
 pub(crate) fn service_label(path: &str) -> &'static str {
-    const SERVICES: [(ServiceCode, &str); 6] = [
+    const SERVICES: [(ServiceCode, &str); 8] = [
         (ServiceCode::AccessToken, "73"),
         (ServiceCode::GenerateQr, "47"),
         (ServiceCode::Payment, "50"),
         (ServiceCode::GenerateList, "90"),
         (ServiceCode::Query, "51"),
         (ServiceCode::ExpireBillNumber, "93"),
+        (ServiceCode::Cancel, "77"),
+        (ServiceCode::Refund, "78"),
     ];
     SERVICES
         .iter()
@@ -111,6 +121,14 @@ pub fn app(state: AppState) -> Router {
             &format!("{prefix}{}", ServiceCode::ExpireBillNumber.path()),
             post(services::expire::expire_bill),
         )
+        .route(
+            &format!("{prefix}{}", ServiceCode::Refund.path()),
+            post(services::refund::refund_qr),
+        )
+        .route(
+            &format!("{prefix}{}", ServiceCode::Cancel.path()),
+            post(services::cancel::cancel_qr),
+        )
         .route("/health", get(operations::health))
         .route("/metrics", get(metrics::render))
         .merge(docs)
@@ -123,8 +141,10 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves [`app`] on `listener` until `shutdown` completes; in-flight requests finish first
-/// (for at most 30 s). Also runs the background retention of claimed `X-EXTERNAL-ID`s while
-/// serving.
+/// (for at most 30 s). Also runs, while serving, the background retention of claimed
+/// `X-EXTERNAL-ID`s and the notification delivery worker (CONTRACT §6.2), which stops leasing
+/// as soon as `shutdown` completes and lets its in-flight attempts finish within
+/// `notify-timeout`.
 ///
 /// Slow clients cannot hold the server: a header block must arrive within `request-timeout`
 /// (else the connection is closed), a body within `request-timeout` of the request (else
@@ -135,10 +155,42 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let retention = tokio::spawn(retention::run(state.clone()));
+    let worker = notify::Worker::start(&state)?;
     let header_timeout = state.config().request_timeout;
-    let served =
-        listener::accept_loop(listener, app(state.clone()), header_timeout, shutdown).await;
+    let stop_leasing = worker.stop_signal();
+    let shutdown = async move {
+        shutdown.await;
+        stop_leasing();
+    };
+    let served = listener::accept_loop(
+        listener,
+        app(state.clone()),
+        header_timeout,
+        false,
+        shutdown,
+    )
+    .await;
     retention.abort();
+    worker.stop(state.config().notify_timeout).await;
     state.release_node().await;
     served
+}
+
+/// Serves the operator console (CONTRACT §7) on `listener` until `shutdown` completes, with the
+/// same connection limits as [`serve`]. Run it beside [`serve`] on a clone of the same state:
+/// it shows that server's store and request figures.
+pub async fn serve_console(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let header_timeout = state.config().request_timeout;
+    listener::accept_loop(
+        listener,
+        console::router(state),
+        header_timeout,
+        true,
+        shutdown,
+    )
+    .await
 }

@@ -29,15 +29,23 @@ pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// descriptors, say), so the loop does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_secs(1);
 
+/// The client's address, given to every request of a router served with `tag_peers` (the
+/// console's login limits count wrong passwords per address).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PeerAddress(pub(crate) std::net::SocketAddr);
+
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting and lets
 /// open connections finish their requests, for at most [`SHUTDOWN_GRACE`].
 ///
 /// A client must send its whole header block within `header_timeout` of starting it (or of
 /// its previous answer, on a kept-alive connection); otherwise hyper closes the connection.
+/// With `tag_peers`, each request carries its connection's [`PeerAddress`] (the partner API
+/// does without: it would cost every request an extension).
 pub(crate) async fn accept_loop(
     listener: TcpListener,
     router: Router,
     header_timeout: Duration,
+    tag_peers: bool,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // A client that reads nothing of its answer for as long as a request may take is gone.
@@ -50,10 +58,10 @@ pub(crate) async fn accept_loop(
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) if is_connection_error(&error) => continue,
                 Err(error) => {
                     tracing::error!(%error, "accept failed; pausing");
@@ -65,7 +73,12 @@ pub(crate) async fn accept_loop(
             },
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
+        let router = if tag_peers {
+            router.clone().layer(axum::Extension(PeerAddress(peer)))
+        } else {
+            router.clone()
+        };
+        let service = TowerToHyperService::new(router);
         let stream = StallDeadline::new(stream, write_stall_limit);
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {

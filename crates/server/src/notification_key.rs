@@ -28,18 +28,24 @@ pub enum NotificationKeyError {
 
 /// The deployment's notification key, created (and stored for every node) on first use.
 pub async fn notification_key(store: &dyn Store) -> Result<RsaPrivateKey, NotificationKeyError> {
-    let stored = stored_key(store).await?;
-    let pem = match stored {
-        Some(pem) => pem,
+    let pem = notification_key_pem(store).await?;
+    RsaPrivateKey::parse_pem(&pem).map_err(NotificationKeyError::Corrupt)
+}
+
+/// The deployment's notification key as stored (PEM PKCS#8), created on first use.
+pub(crate) async fn notification_key_pem(
+    store: &dyn Store,
+) -> Result<Vec<u8>, NotificationKeyError> {
+    match stored_key(store).await? {
+        Some(pem) => Ok(pem),
         // Whichever process offers first wins; the others read its key back.
         None => {
             let fresh = RsaPrivateKey::generate().map_err(NotificationKeyError::Generate)?;
-            store
+            Ok(store
                 .shared_secret(NOTIFICATION_KEY_NAME, fresh.to_pkcs8_pem().as_bytes())
-                .await?
+                .await?)
         }
-    };
-    RsaPrivateKey::parse_pem(&pem).map_err(NotificationKeyError::Corrupt)
+    }
 }
 
 /// Replaces the notification key with `new` (a fresh key when `None`); returns the key now in

@@ -7,7 +7,7 @@
 
 use crate::error::ApiError;
 use crate::reply::SnapStatus;
-use crate::services::{expire, generate, generate_list, payment, query, token};
+use crate::services::{cancel, expire, generate, generate_list, payment, query, refund, token};
 use crate::wire::schema;
 use serde_json::{Map, Value, json};
 use snapqris_protocol::ServiceCode;
@@ -66,7 +66,20 @@ fn error_codes(service: ServiceCode) -> BTreeMap<u16, Vec<(String, String)>> {
             MerchantBlacklisted,
             InconsistentRequest,
         ]),
+        ServiceCode::Refund => errors.extend([
+            InvalidAmount,
+            TransactionNotFound,
+            InvalidTransactionStatus,
+            InconsistentRequest,
+            ExceedsAmountLimit,
+            TransactionNotPermitted,
+        ]),
+        ServiceCode::Cancel => errors.extend([TransactionNotFound, InvalidTransactionStatus]),
         ServiceCode::AccessToken => {}
+    }
+    // Money may always go back (CONTRACT §6.3, §6.4): a blacklisted merchant is served.
+    if matches!(service, ServiceCode::Refund | ServiceCode::Cancel) {
+        errors.retain(|error| !matches!(error, MerchantBlacklisted));
     }
     let mut by_status: BTreeMap<u16, Vec<(String, String)>> = BTreeMap::new();
     for error in errors {
@@ -217,6 +230,22 @@ fn operations() -> Vec<Operation> {
             response: expire::ExpireAnswer::name(),
             response_example: json!({"responseCode": "2009300", "responseMessage": "Successful", "billnumber": "10092081", "expiredTime": "2024-05-15T14:30:00+07:00", "additionalInfo": {"merchantId": "M0001"}}),
         },
+        Operation {
+            service: ServiceCode::Refund,
+            summary: "Refund (part of) a payment of a QRIS (service 78)",
+            request: refund::RefundBody::name(),
+            request_example: json!({"merchantId": "M0001", "originalReferenceNo": "10092081", "partnerRefundNo": "RF-2024-0001", "refundAmount": {"value": "4000.00", "currency": "IDR"}, "reason": "Item returned"}),
+            response: refund::RefundAnswer::name(),
+            response_example: json!({"responseCode": "2007800", "responseMessage": "Successful", "originalReferenceNo": "10092081", "originalPartnerReferenceNo": "INV-2024-0001", "refundNo": "10092095", "partnerRefundNo": "RF-2024-0001", "refundAmount": {"value": "4000.00", "currency": "IDR"}, "refundTime": "2024-05-15T15:00:00+07:00", "additionalInfo": {"paymentId": "10092090"}}),
+        },
+        Operation {
+            service: ServiceCode::Cancel,
+            summary: "Cancel an unpaid dynamic QRIS (service 77)",
+            request: cancel::CancelBody::name(),
+            request_example: json!({"merchantId": "M0001", "originalReferenceNo": "10092081", "reason": "Order withdrawn"}),
+            response: cancel::CancelAnswer::name(),
+            response_example: json!({"responseCode": "2007700", "responseMessage": "Successful", "originalReferenceNo": "10092081", "originalPartnerReferenceNo": "INV-2024-0001", "cancelTime": "2024-05-15T14:30:00+07:00"}),
+        },
     ]
 }
 
@@ -289,6 +318,10 @@ fn schemas() -> Map<String, Value> {
     add_schema::<query::QueryAnswer>(&mut schemas);
     add_schema::<expire::ExpireBody>(&mut schemas);
     add_schema::<expire::ExpireAnswer>(&mut schemas);
+    add_schema::<refund::RefundBody>(&mut schemas);
+    add_schema::<refund::RefundAnswer>(&mut schemas);
+    add_schema::<cancel::CancelBody>(&mut schemas);
+    add_schema::<cancel::CancelAnswer>(&mut schemas);
     schemas
         .into_iter()
         // A schema is plain data and always serialises; `{}` (anything) if it ever did not.
@@ -314,7 +347,7 @@ pub(crate) fn document(path_prefix: &str) -> Value {
         "info": {
             "title": "snapqris",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "QRIS MPM API speaking Bank Indonesia's SNAP conventions: B2B token, generate, generate list, query, expire. Every answer carries `responseCode` (HTTP status, service code, case code) and `responseMessage`; the HTTP status always equals the code's first three digits."
+            "description": "QRIS MPM API speaking Bank Indonesia's SNAP conventions: B2B token, generate, generate list, query, expire, payment, refund, cancel. Every answer carries `responseCode` (HTTP status, service code, case code) and `responseMessage`; the HTTP status always equals the code's first three digits."
         },
         "paths": paths,
         "components": {"schemas": schemas()},
@@ -364,6 +397,10 @@ mod tests {
             "QueryAnswer",
             "ExpireRequest",
             "ExpireAnswer",
+            "RefundRequest",
+            "RefundAnswer",
+            "CancelRequest",
+            "CancelAnswer",
         ] {
             assert!(schemas.contains_key(name), "{name}");
         }

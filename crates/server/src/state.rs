@@ -8,6 +8,7 @@ use crate::services::operations::HealthMemo;
 use crate::token::{self, TokenAuthority};
 use snapqris_store::{NodeLease, Store, StoreError};
 use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
 
 /// The name of the token key in the store's shared secrets.
 const TOKEN_KEY_NAME: &str = "access-token-hmac";
@@ -28,6 +29,9 @@ pub(crate) struct Inner {
     pub(crate) rate_limit: PartnerRateLimit,
     /// This server's `id_qr` node number (CONTRACT §8), released when it stops serving.
     pub(crate) node_lease: Mutex<Option<NodeLease>>,
+    /// Woken when this node commits a notification, so the local delivery worker attempts it
+    /// at once instead of at its next poll.
+    pub(crate) outbox_wakeup: Arc<Notify>,
 }
 
 impl AppState {
@@ -50,6 +54,7 @@ impl AppState {
                 health: HealthMemo::default(),
                 rate_limit: PartnerRateLimit::new(config.rate_limit, clock.clone()),
                 node_lease: Mutex::new(Some(lease)),
+                outbox_wakeup: Arc::new(Notify::new()),
                 config,
                 store,
                 clock,
@@ -70,6 +75,11 @@ impl AppState {
         {
             tracing::warn!(error = %e, "could not release the node lease; it expires by itself");
         }
+    }
+
+    /// The wake-up the delivery worker waits on beside its poll.
+    pub fn outbox_wakeup(&self) -> Arc<Notify> {
+        self.inner.outbox_wakeup.clone()
     }
 
     /// The settings this state was built with.

@@ -63,7 +63,7 @@ async fn served_and_logged(request: Request, next: Next) -> Response {
         } else {
             response_code.to_owned()
         },
-        latency.as_secs_f64(),
+        latency,
     );
     tracing::info!(
         target: "snapqris::request",

@@ -10,6 +10,10 @@ pub enum Entity {
     Merchant,
     /// A QR code.
     Qr,
+    /// A notification (`admin notify show|resend`).
+    Notification,
+    /// A console operator (by name).
+    Operator,
 }
 
 /// Which uniqueness rule a write broke.
@@ -25,6 +29,8 @@ pub enum Constraint {
     /// The `id_qr` is taken (two nodes shared a node number: the caller retries with a fresh
     /// id).
     QrId,
+    /// A console operator has this name already.
+    OperatorName,
 }
 
 /// Why a store operation failed.

@@ -20,15 +20,18 @@
 //! ```
 #![deny(missing_docs)]
 
+mod console;
 mod error;
 mod ids;
 mod list;
 mod migrate;
 mod model;
 mod node;
+mod outbox;
 mod pan;
 mod payment;
 mod postgres;
+mod refund;
 mod rows;
 mod sealed;
 mod sealed_store;
@@ -36,18 +39,29 @@ mod sqlite;
 mod store;
 mod work;
 
+pub use crate::console::{
+    AuditEntry, ConsoleSession, LOCK_ADDRESS_AFTER, LOCK_NAME_AFTER, LOGIN_WINDOW, LoginGate,
+    NewAuditEntry, Operator, SESSION_IDLE, SESSION_LIFETIME,
+};
 pub use crate::error::{Constraint, Entity, StoreError};
 pub use crate::model::{
-    Blacklisting, Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr,
-    Partner, PartnerChange, PayerDetails, Payment, PaymentOutcome, PaymentRefusal, QrCode, QrKind,
-    QrSummary, SandboxPayment, SignatureMode,
+    Blacklisting, CancelOutcome, Claim, ExpireOutcome, ExternalIdKey, Merchant, NewMerchant,
+    NewPartner, NewQr, Partner, PartnerChange, PayerDetails, Payment, PaymentOutcome,
+    PaymentRefusal, QrCode, QrKind, QrReference, QrSummary, Refund, RefundOutcome, RefundRefusal,
+    SandboxPayment, SignatureMode,
 };
 pub use crate::node::{LEASE_TTL, NodeIds, NodeLease, RENEW_EVERY, lease_node};
+pub use crate::outbox::{
+    AttemptOutcome, FinishedAttempt, LeasedNotification, NotificationAttempt, NotificationBacklog,
+    NotificationCounts, NotificationDetail, NotificationEvent, NotificationFilter,
+    NotificationStatus, NotificationSummary,
+};
 pub use crate::sealed::{MASTER_KEY_LEN, MasterKey, SealError};
 pub use crate::sealed_store::Rekeyed;
 pub use crate::store::{PoolUsage, QrStream, Store};
 pub use crate::work::{
-    ClaimedWork, ExpireQr, FirstListPage, InsertQr, Job, ListPage, NoWork, RecordPayment,
+    CancelQr, ClaimedWork, ExpireQr, FirstListPage, InsertQr, Job, ListPage, NoWork, RecordPayment,
+    RefundPayment,
 };
 
 use std::sync::Arc;

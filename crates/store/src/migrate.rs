@@ -57,6 +57,26 @@ const SQLITE: &[Migration] = &[
         name: "partner_callbacks",
         sql: include_str!("../migrations/sqlite/0009_partner_callbacks.sql"),
     },
+    Migration {
+        version: 10,
+        name: "notifications",
+        sql: include_str!("../migrations/sqlite/0010_notifications.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "refunds",
+        sql: include_str!("../migrations/sqlite/0011_refunds.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "console",
+        sql: include_str!("../migrations/sqlite/0012_console.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "partner_due",
+        sql: include_str!("../migrations/sqlite/0013_partner_due.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -99,6 +119,26 @@ const POSTGRES: &[Migration] = &[
         version: 8,
         name: "partner_callbacks",
         sql: include_str!("../migrations/postgres/0008_partner_callbacks.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "notifications",
+        sql: include_str!("../migrations/postgres/0009_notifications.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "refunds",
+        sql: include_str!("../migrations/postgres/0010_refunds.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "console",
+        sql: include_str!("../migrations/postgres/0011_console.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "partner_due",
+        sql: include_str!("../migrations/postgres/0012_partner_due.sql"),
     },
 ];
 

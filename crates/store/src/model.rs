@@ -77,6 +77,8 @@ pub struct SandboxPayment {
     pub amount_sen: Option<i64>,
     /// The new payment's id (from the node-leased generator).
     pub payment_id: i64,
+    /// The id of its notification (from the same generator).
+    pub notification_id: i64,
     /// When it is paid.
     pub at: OffsetDateTime,
 }
@@ -241,8 +243,10 @@ pub struct QrCode {
     pub generated_at: OffsetDateTime,
     /// When it stops (or stopped) being payable; dynamic only.
     pub expires_at: Option<OffsetDateTime>,
-    /// Set when service 93 expired it.
+    /// Set when service 93 expired it or service 77 cancelled it.
     pub cancelled_at: Option<OffsetDateTime>,
+    /// Why service 77 cancelled it (set only then: a QR expired by 93 has none).
+    pub cancel_reason: Option<String>,
     /// The QRIS payload.
     pub qr_content: String,
     /// The latest payment's time.
@@ -253,6 +257,8 @@ pub struct QrCode {
     pub payment_count: i64,
     /// The latest payment's id.
     pub latest_payment_id: Option<i64>,
+    /// The sum refunded of the latest payment, in sen (none before the first payment).
+    pub latest_refunded_sen: Option<i64>,
 }
 
 /// One item of a Generate List answer.
@@ -374,6 +380,105 @@ pub enum PaymentOutcome {
     MerchantBlacklisted,
     /// Refused by the payment rules.
     Refused(PaymentRefusal),
+}
+
+/// Which QR of a merchant a refund or a cancel names (CONTRACT §6.3, §6.4): its `id_qr`
+/// (and, when also given, a `partnerReferenceNo` that must be its own), or its generate
+/// reference alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QrReference {
+    /// By `originalReferenceNo`, optionally checked against `originalPartnerReferenceNo`.
+    Id {
+        /// The QR's `id_qr`.
+        id_qr: i64,
+        /// The QR's generate reference, when the partner sent it too.
+        partner_reference_no: Option<String>,
+    },
+    /// By `originalPartnerReferenceNo` alone.
+    PartnerReference(String),
+}
+
+impl QrReference {
+    /// Whether the QR of `id_qr` and generate reference `partner_reference_no` is the one named.
+    pub fn names(&self, id_qr: i64, partner_reference_no: &str) -> bool {
+        match self {
+            QrReference::Id {
+                id_qr: named,
+                partner_reference_no: reference,
+            } => {
+                *named == id_qr
+                    && reference
+                        .as_deref()
+                        .is_none_or(|reference| reference == partner_reference_no)
+            }
+            QrReference::PartnerReference(reference) => reference == partner_reference_no,
+        }
+    }
+}
+
+/// One refund of a payment (CONTRACT §6.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    /// The refund's id (`refundNo`), from the node-leased id generator.
+    pub refund_no: i64,
+    /// The payment refunded.
+    pub payment_id: i64,
+    /// The QR that payment paid.
+    pub id_qr: i64,
+    /// The QR's generate reference (`originalPartnerReferenceNo`).
+    pub qr_partner_reference_no: String,
+    /// The QR's merchant.
+    pub merchant_id: String,
+    /// The partner that asked for the refund (the QR's merchant's partner).
+    pub client_id: String,
+    /// The partner's refund reference, unique per partner.
+    pub partner_refund_no: String,
+    /// The amount refunded, in sen.
+    pub amount_sen: i64,
+    /// The partner's reason, if given.
+    pub reason: Option<String>,
+    /// When it was refunded (server clock).
+    pub refunded_at: OffsetDateTime,
+}
+
+/// Why a refund was refused (CONTRACT §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundRefusal {
+    /// The merchant has no such QR, or the QR no such payment (`4047801`).
+    NotFound,
+    /// The QR has no payment (`4047800`).
+    NotPaid,
+    /// The QR has several payments and the request named none (`4007802`).
+    PaymentIdRequired,
+    /// The payment is older than `refund-window` (`4037815`).
+    OutsideWindow,
+    /// The refund would take the payment's refunds past its amount (`4037802`).
+    ExceedsAmount,
+}
+
+/// The outcome of [`RefundPayment`](crate::RefundPayment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    /// The refund is made.
+    Refunded(Refund),
+    /// The partner's refund reference made this refund already, of the same QR, payment and
+    /// amount.
+    Repeated(Refund),
+    /// The partner's refund reference made a refund already, of another QR, payment or amount.
+    Inconsistent,
+    /// Refused by the refund rules.
+    Refused(RefundRefusal),
+}
+
+/// The outcome of [`CancelQr`](crate::CancelQr).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The QR is cancelled now; it is the QR as it was before.
+    Cancelled(Box<QrCode>),
+    /// The merchant has no such QR (`4047701`).
+    NotFound,
+    /// The QR is static, paid, expired or cancelled already (`4047700`).
+    InvalidStatus,
 }
 
 // Hand-written so that a `?partner` in a log line can never print the client secret.

@@ -44,9 +44,13 @@ impl NodeIds {
         }
     }
 
-    fn set(&self, node: Option<i64>) {
+    /// Installs the generator of a lease of `node` taken at `from` (none: stop making ids);
+    /// returns the millisecond of the last id the previous generator made.
+    fn set(&self, node: Option<(i64, OffsetDateTime)>) -> Option<OffsetDateTime> {
         let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
-        *current = node.map(|node| Arc::new(QrIdGenerator::new(node)));
+        let previous = current.as_ref().map(|generator| generator.last());
+        *current = node.map(|(node, from)| Arc::new(QrIdGenerator::new(node, from)));
+        previous
     }
 }
 
@@ -65,12 +69,17 @@ impl NodeLease {
         self.node.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Gives the number back, so the next node to start may take it at once.
+    /// Gives the number back, so the next node to start may take it from the next
+    /// millisecond after the last id made with it (a process taking it in the same
+    /// millisecond would make the same ids).
     pub async fn release(self) -> Result<(), StoreError> {
         self.renewer.abort();
-        self.store.node_ids().set(None);
-        let node = self.node();
-        self.store.release_node(node, &self.holder).await
+        let now = OffsetDateTime::now_utc();
+        let last = self.store.node_ids().set(None);
+        let until = last.map_or(now, |last| last.max(now));
+        self.store
+            .release_node(self.node(), &self.holder, until)
+            .await
     }
 }
 
@@ -92,8 +101,8 @@ impl Drop for NodeLease {
 /// [`RENEW_EVERY`] until the returned lease is released or dropped.
 pub async fn lease_node(store: Arc<dyn Store>) -> Result<NodeLease, StoreError> {
     let holder: Arc<str> = holder_id().into();
-    let node = take_a_node(&*store, &holder).await?;
-    store.node_ids().set(Some(node));
+    let (node, from) = take_a_node(&*store, &holder).await?;
+    store.node_ids().set(Some((node, from)));
     let node = Arc::new(std::sync::atomic::AtomicI64::new(node));
     let renewer = tokio::spawn(renew_forever(store.clone(), holder.clone(), node.clone()));
     Ok(NodeLease {
@@ -104,14 +113,16 @@ pub async fn lease_node(store: Arc<dyn Store>) -> Result<NodeLease, StoreError> 
     })
 }
 
-async fn take_a_node(store: &dyn Store, holder: &str) -> Result<i64, StoreError> {
+/// Leases a number; with the time the lease began (its ids are of that millisecond or later).
+async fn take_a_node(store: &dyn Store, holder: &str) -> Result<(i64, OffsetDateTime), StoreError> {
     let now = OffsetDateTime::now_utc();
-    store
+    let node = store
         .lease_node(holder, now, now + LEASE_TTL)
         .await?
         .ok_or_else(|| {
             StoreError::backend("all 512 node numbers are leased by live nodes".to_owned())
-        })
+        })?;
+    Ok((node, now))
 }
 
 async fn renew_forever(
@@ -133,9 +144,9 @@ async fn renew_forever(
                 store.node_ids().set(None);
                 tracing::warn!(node = held, "node lease lost; leasing a number again");
                 match take_a_node(&*store, &holder).await {
-                    Ok(fresh) => {
+                    Ok((fresh, from)) => {
                         node.store(fresh, Ordering::Relaxed);
-                        store.node_ids().set(Some(fresh));
+                        store.node_ids().set(Some((fresh, from)));
                         tracing::info!(node = fresh, "node lease taken");
                     }
                     Err(e) => tracing::error!(error = %e, "no node lease: generate will fail"),

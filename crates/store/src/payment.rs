@@ -1,6 +1,8 @@
 //! The rules of the sandbox payment simulation, shared by both stores.
 
-use crate::model::{PayerDetails, Payment, PaymentOutcome, PaymentRefusal, QrCode, QrKind};
+use crate::model::{
+    PayerDetails, Payment, PaymentOutcome, PaymentRefusal, QrCode, QrKind, SandboxPayment,
+};
 use crate::work::RecordPayment;
 use time::OffsetDateTime;
 
@@ -39,6 +41,8 @@ pub(crate) struct NewPayment {
     pub(crate) at: OffsetDateTime,
     /// What the payer said about it.
     pub(crate) details: PayerDetails,
+    /// The id of the notification it sends its QR's partner.
+    pub(crate) notification_id: i64,
 }
 
 impl NewPayment {
@@ -50,14 +54,22 @@ impl NewPayment {
             partner_reference_no: job.partner_reference_no.clone(),
             at: job.at,
             details: job.details.clone(),
+            notification_id: job.notification_id,
         }
     }
 
     /// A sandbox payment (`admin qr pay`): no payer institution, so the QR's own partner pays
     /// under the reference `admin-<payment_id>`.
-    pub(crate) fn sandbox(qr: &QrCode, payment_id: i64, at: OffsetDateTime) -> NewPayment {
+    pub(crate) fn sandbox(payment: &SandboxPayment, qr: &QrCode) -> NewPayment {
+        let SandboxPayment {
+            payment_id,
+            notification_id,
+            at,
+            ..
+        } = *payment;
         NewPayment {
             payment_id,
+            notification_id,
             payer_client_id: qr.client_id.clone(),
             partner_reference_no: format!("admin-{payment_id}"),
             at,

@@ -4,7 +4,7 @@
 //! integers, PostgreSQL as `BOOLEAN`), and each driver's [`Columns`] reads its own.
 
 use crate::model::{
-    Blacklisting, Merchant, Partner, PayerDetails, Payment, QrCode, QrKind, SignatureMode,
+    Blacklisting, Merchant, Partner, PayerDetails, Payment, QrCode, QrKind, Refund, SignatureMode,
 };
 use crate::{Entity, StoreError};
 use snapqris_protocol::ServiceCode;
@@ -162,11 +162,13 @@ pub(crate) fn qr_from_row(row: &impl Columns) -> Result<QrCode, StoreError> {
         generated_at: from_ms(row.int("generated_at")?)?,
         expires_at: from_ms_opt(row.opt_int("expires_at")?)?,
         cancelled_at: from_ms_opt(row.opt_int("cancelled_at")?)?,
+        cancel_reason: row.opt_text("cancel_reason")?,
         qr_content: row.text("qr_content")?,
         paid_at: from_ms_opt(row.opt_int("paid_at")?)?,
         paid_amount_sen: row.opt_int("paid_amount_sen")?,
         payment_count: row.int("payment_count")?,
         latest_payment_id: row.opt_int("latest_payment_id")?,
+        latest_refunded_sen: row.opt_int("latest_refunded_sen")?,
     })
 }
 
@@ -194,5 +196,22 @@ pub(crate) fn payment_from_row(row: &impl Columns) -> Result<Payment, StoreError
             customer_name: row.opt_text("customer_name")?,
             rrn: row.opt_text("rrn")?,
         },
+    })
+}
+
+/// A refund joined with its QR's `partner_reference_no` (as `qr_partner_reference_no`) and
+/// `merchant_id`.
+pub(crate) fn refund_from_row(row: &impl Columns) -> Result<Refund, StoreError> {
+    Ok(Refund {
+        refund_no: row.int("refund_no")?,
+        payment_id: row.int("payment_id")?,
+        id_qr: row.int("id_qr")?,
+        qr_partner_reference_no: row.text("qr_partner_reference_no")?,
+        merchant_id: row.text("merchant_id")?,
+        client_id: row.text("client_id")?,
+        partner_refund_no: row.text("partner_refund_no")?,
+        amount_sen: row.int("amount_sen")?,
+        reason: row.opt_text("reason")?,
+        refunded_at: from_ms(row.int("refunded_at")?)?,
     })
 }

@@ -7,11 +7,16 @@
 //! stored before a key was set stay readable, until [`rekey`] seals them.
 
 use crate::StoreError;
+use crate::console::{AuditEntry, ConsoleSession, LoginGate, NewAuditEntry, Operator};
 use crate::model::{
     ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange, Payment,
     PaymentRefusal, QrCode, SandboxPayment,
 };
 use crate::node::NodeIds;
+use crate::outbox::{
+    FinishedAttempt, LeasedNotification, NotificationBacklog, NotificationCounts,
+    NotificationDetail, NotificationFilter, NotificationSummary,
+};
 use crate::sealed::{MasterKey, SealError, is_sealed};
 use crate::store::{PoolUsage, QrStream, Store};
 use crate::work::{AnyOutput, ClaimedWork, ErasedJob, ListPage};
@@ -268,8 +273,13 @@ impl Store for SealedStore {
         self.inner.renew_node(node, holder, until).await
     }
 
-    async fn release_node(&self, node: i64, holder: &str) -> Result<(), StoreError> {
-        self.inner.release_node(node, holder).await
+    async fn release_node(
+        &self,
+        node: i64,
+        holder: &str,
+        until: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.inner.release_node(node, holder, until).await
     }
 
     async fn add_partner(
@@ -394,6 +404,10 @@ impl Store for SealedStore {
             .await
     }
 
+    async fn qrs_by_ids(&self, merchant_id: &str, ids: &[i64]) -> Result<Vec<QrCode>, StoreError> {
+        self.inner.qrs_by_ids(merchant_id, ids).await
+    }
+
     async fn qr(&self, id_qr: i64) -> Result<Option<QrCode>, StoreError> {
         self.inner.qr(id_qr).await
     }
@@ -403,5 +417,121 @@ impl Store for SealedStore {
         payment: SandboxPayment,
     ) -> Result<Result<Payment, PaymentRefusal>, StoreError> {
         self.inner.record_payment(payment).await
+    }
+
+    async fn lease_notifications(
+        &self,
+        holder: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<LeasedNotification>, StoreError> {
+        self.inner
+            .lease_notifications(holder, now, lease_until, limit)
+            .await
+    }
+
+    async fn finish_attempt(&self, done: &FinishedAttempt) -> Result<bool, StoreError> {
+        self.inner.finish_attempt(done).await
+    }
+
+    async fn finish_attempts(&self, done: &[FinishedAttempt]) -> Result<Vec<bool>, StoreError> {
+        self.inner.finish_attempts(done).await
+    }
+
+    async fn notifications(
+        &self,
+        filter: &NotificationFilter,
+    ) -> Result<Vec<NotificationSummary>, StoreError> {
+        self.inner.notifications(filter).await
+    }
+
+    async fn notification(
+        &self,
+        notification_id: i64,
+    ) -> Result<Option<NotificationDetail>, StoreError> {
+        self.inner.notification(notification_id).await
+    }
+
+    async fn resend_notification(
+        &self,
+        notification_id: i64,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.inner.resend_notification(notification_id, now).await
+    }
+
+    async fn notification_counts(
+        &self,
+        client_id: Option<&str>,
+    ) -> Result<NotificationCounts, StoreError> {
+        self.inner.notification_counts(client_id).await
+    }
+
+    async fn notification_backlog(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<NotificationBacklog, StoreError> {
+        self.inner.notification_backlog(now).await
+    }
+
+    async fn add_operator(&self, operator: &Operator) -> Result<(), StoreError> {
+        self.inner.add_operator(operator).await
+    }
+
+    async fn remove_operator(&self, name: &str) -> Result<(), StoreError> {
+        self.inner.remove_operator(name).await
+    }
+
+    async fn operator(&self, name: &str) -> Result<Option<Operator>, StoreError> {
+        self.inner.operator(name).await
+    }
+
+    async fn start_console_session(
+        &self,
+        id_hash: &str,
+        operator: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .start_console_session(id_hash, operator, now)
+            .await
+    }
+
+    async fn touch_console_session(
+        &self,
+        id_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<ConsoleSession>, StoreError> {
+        self.inner.touch_console_session(id_hash, now).await
+    }
+
+    async fn end_console_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        self.inner.end_console_session(id_hash).await
+    }
+
+    async fn admit_login(
+        &self,
+        name: &str,
+        address: &str,
+        now: OffsetDateTime,
+    ) -> Result<LoginGate, StoreError> {
+        self.inner.admit_login(name, address, now).await
+    }
+
+    async fn clear_login_failures(&self, name: &str) -> Result<(), StoreError> {
+        self.inner.clear_login_failures(name).await
+    }
+
+    async fn append_audit(&self, entry: &NewAuditEntry) -> Result<i64, StoreError> {
+        self.inner.append_audit(entry).await
+    }
+
+    async fn audit_log(
+        &self,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.audit_log(limit, before).await
     }
 }

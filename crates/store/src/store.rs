@@ -1,11 +1,16 @@
 //! The `Store` interface that handlers and the CLI use; backends implement it.
 
 use crate::StoreError;
+use crate::console::{AuditEntry, ConsoleSession, LoginGate, NewAuditEntry, Operator};
 use crate::model::{
     Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange,
     Payment, PaymentRefusal, QrCode, QrSummary, SandboxPayment,
 };
 use crate::node::NodeIds;
+use crate::outbox::{
+    FinishedAttempt, LeasedNotification, NotificationBacklog, NotificationCounts,
+    NotificationDetail, NotificationFilter, NotificationSummary,
+};
 use crate::work::{AnyOutput, ClaimedWork, ErasedJob, Job, ListPage, NoWork, unerase};
 use futures_util::stream::BoxStream;
 use snapqris_protocol::{ClientId, JakartaDate};
@@ -87,9 +92,15 @@ pub trait Store: Send + Sync + 'static {
         until: OffsetDateTime,
     ) -> Result<bool, StoreError>;
 
-    /// Ends `holder`'s lease of `node`.
+    /// Ends `holder`'s lease of `node`, keeping the number from everyone until just after
+    /// `until` (the millisecond of the last id made with it).
     #[doc(hidden)]
-    async fn release_node(&self, node: i64, holder: &str) -> Result<(), StoreError>;
+    async fn release_node(
+        &self,
+        node: i64,
+        holder: &str,
+        until: OffsetDateTime,
+    ) -> Result<(), StoreError>;
 
     /// Registers a partner; [`Constraint::ClientId`](crate::Constraint) if the id is taken.
     async fn add_partner(
@@ -183,6 +194,10 @@ pub trait Store: Send + Sync + 'static {
         partner_reference_no: &str,
     ) -> Result<Option<QrCode>, StoreError>;
 
+    /// The merchant's QRs among `ids` (a console page of a day), in no particular order; ids
+    /// it does not have are left out.
+    async fn qrs_by_ids(&self, merchant_id: &str, ids: &[i64]) -> Result<Vec<QrCode>, StoreError>;
+
     /// The QR with this id, whoever owns it (operator commands).
     async fn qr(&self, id_qr: i64) -> Result<Option<QrCode>, StoreError>;
 
@@ -194,6 +209,123 @@ pub trait Store: Send + Sync + 'static {
         &self,
         payment: SandboxPayment,
     ) -> Result<Result<Payment, PaymentRefusal>, StoreError>;
+
+    /// Leases up to `limit` due notifications to `holder` until `lease_until`, oldest due
+    /// first: pending, due by `now`, their partner enabled with a callback URL, no live lease,
+    /// and no earlier notification of the same payment still pending (order per payment,
+    /// CONTRACT §6.2). Race-free across nodes: a notification is leased to one holder at a time.
+    async fn lease_notifications(
+        &self,
+        holder: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<LeasedNotification>, StoreError>;
+
+    /// Records an attempt and what it leads to, in one transaction, only while `done.holder`
+    /// still holds the lease (`false`: the lease was lost and nothing was written).
+    async fn finish_attempt(&self, done: &FinishedAttempt) -> Result<bool, StoreError>;
+
+    /// [`finish_attempt`](Store::finish_attempt) for each of `done`, in order; a store may
+    /// record them in one transaction (SQLite: one writer job instead of one per attempt).
+    async fn finish_attempts(&self, done: &[FinishedAttempt]) -> Result<Vec<bool>, StoreError> {
+        let mut recorded = Vec::with_capacity(done.len());
+        for attempt in done {
+            recorded.push(self.finish_attempt(attempt).await?);
+        }
+        Ok(recorded)
+    }
+
+    /// Notifications, newest first, as `filter` selects them.
+    async fn notifications(
+        &self,
+        filter: &NotificationFilter,
+    ) -> Result<Vec<NotificationSummary>, StoreError>;
+
+    /// One notification with its body and attempts.
+    async fn notification(
+        &self,
+        notification_id: i64,
+    ) -> Result<Option<NotificationDetail>, StoreError>;
+
+    /// Queues a delivered or failed notification again, due at `now`, its retry schedule
+    /// started afresh (a pending or held one is left as it is);
+    /// [`Entity::Notification`](crate::Entity) not found when there is none.
+    async fn resend_notification(
+        &self,
+        notification_id: i64,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// How many notifications, of one partner or all, are in each state.
+    async fn notification_counts(
+        &self,
+        client_id: Option<&str>,
+    ) -> Result<NotificationCounts, StoreError>;
+
+    /// How many notifications are pending and held, over all partners, and how long the oldest
+    /// one that could go out at `now` has been due: a pass over the pending rows only (an index
+    /// of them), cheap enough for a gauge however many were delivered.
+    async fn notification_backlog(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<NotificationBacklog, StoreError>;
+
+    /// Adds a console operator; [`Constraint::OperatorName`](crate::Constraint) if the name is
+    /// taken.
+    async fn add_operator(&self, operator: &Operator) -> Result<(), StoreError>;
+
+    /// Removes an operator, its sessions with it; [`Entity::Operator`](crate::Entity) not found
+    /// if there is none of that name.
+    async fn remove_operator(&self, name: &str) -> Result<(), StoreError>;
+
+    /// The operator of this name.
+    async fn operator(&self, name: &str) -> Result<Option<Operator>, StoreError>;
+
+    /// Starts a console session of `operator`, known by the hash of its id (sessions ended by
+    /// then are deleted); [`Entity::Operator`](crate::Entity) not found if it was removed.
+    async fn start_console_session(
+        &self,
+        id_hash: &str,
+        operator: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// The session with this id hash, its last request moved to `now`; `None` (and the row
+    /// deleted) when there is none or it ended ([`SESSION_IDLE`](crate::SESSION_IDLE),
+    /// [`SESSION_LIFETIME`](crate::SESSION_LIFETIME)).
+    async fn touch_console_session(
+        &self,
+        id_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<ConsoleSession>, StoreError>;
+
+    /// Ends a session (logout); nothing happens when there is none.
+    async fn end_console_session(&self, id_hash: &str) -> Result<(), StoreError>;
+
+    /// Decides whether a login of `name` from `address` may check its password, from the
+    /// wrong tries of the last [`LOGIN_WINDOW`](crate::LOGIN_WINDOW); an admitted attempt is
+    /// counted as wrong at once (so concurrent guesses cannot pass the limit), until
+    /// [`clear_login_failures`](Store::clear_login_failures).
+    async fn admit_login(
+        &self,
+        name: &str,
+        address: &str,
+        now: OffsetDateTime,
+    ) -> Result<LoginGate, StoreError>;
+
+    /// Forgets the wrong tries of `name` (its password was right).
+    async fn clear_login_failures(&self, name: &str) -> Result<(), StoreError>;
+
+    /// Records an operator's action; returns the entry's id.
+    async fn append_audit(&self, entry: &NewAuditEntry) -> Result<i64, StoreError>;
+
+    /// Audit entries, newest first: at most `limit`, with ids below `before` when given.
+    async fn audit_log(
+        &self,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 impl dyn Store {

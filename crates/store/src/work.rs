@@ -13,7 +13,10 @@
 //! `Store` trait does not grow.
 
 use crate::StoreError;
-use crate::model::{ExpireOutcome, ExternalIdKey, NewQr, PayerDetails, PaymentOutcome, QrSummary};
+use crate::model::{
+    CancelOutcome, ExpireOutcome, ExternalIdKey, NewQr, PayerDetails, PaymentOutcome, QrReference,
+    QrSummary, RefundOutcome,
+};
 use crate::postgres::PgContext;
 use futures_util::future::BoxFuture;
 use snapqris_protocol::{ClientId, JakartaDate, MerchantId};
@@ -69,7 +72,7 @@ pub(crate) type AnyOutput = Box<dyn Any + Send>;
 
 /// Work that commits together with an `X-EXTERNAL-ID` claim (see the module doc). The types
 /// implementing it are this crate's: [`NoWork`], [`InsertQr`], [`FirstListPage`],
-/// [`ExpireQr`], [`RecordPayment`].
+/// [`ExpireQr`], [`RecordPayment`], [`RefundPayment`], [`CancelQr`].
 pub trait Job: sealed::Sealed + Send + 'static {
     /// What the work produces once committed.
     type Output: Send + 'static;
@@ -168,10 +171,59 @@ pub struct RecordPayment {
     pub amount_sen: Option<i64>,
     /// The new payment's id ([`Store::next_qr_id`](crate::Store::next_qr_id)).
     pub payment_id: i64,
+    /// The id of the notification the payment sends the QR's partner (from the same
+    /// generator).
+    pub notification_id: i64,
     /// When it is paid (now).
     pub at: OffsetDateTime,
     /// What the payer said about it.
     pub details: PayerDetails,
+}
+
+/// Refunds (part of) a payment of the merchant's QR (service 78), under the rules of CONTRACT
+/// §6.3: first the partner's refund reference (an earlier refund is answered again, or is
+/// inconsistent), then the QR, the payment (the one named, or the QR's only one), its age, and
+/// the sum rule, decided by the database: of twenty racing refunds of one payment, those that
+/// fit are made and the rest refused, never more than was paid. A blacklisted merchant's
+/// payments are refunded alike (money may always go back).
+#[derive(Debug, Clone)]
+pub struct RefundPayment {
+    /// The partner asking (the merchant's, checked by the caller).
+    pub client_id: ClientId,
+    /// The QR's merchant.
+    pub merchant_id: MerchantId,
+    /// The QR.
+    pub qr: QrReference,
+    /// The payment named (`additionalInfo.paymentId`); none: the QR's only payment.
+    pub payment_id: Option<i64>,
+    /// The partner's refund reference, unique per partner.
+    pub partner_refund_no: String,
+    /// The amount to refund, in sen (> 0).
+    pub amount_sen: i64,
+    /// The partner's reason.
+    pub reason: Option<String>,
+    /// The new refund's id ([`Store::next_qr_id`](crate::Store::next_qr_id)).
+    pub refund_no: i64,
+    /// The id of the refund's notification, written in the same transaction.
+    pub notification_id: i64,
+    /// When it is refunded (now).
+    pub at: OffsetDateTime,
+    /// How long after a payment it may be refunded (`refund-window`).
+    pub refund_window: time::Duration,
+}
+
+/// Cancels the merchant's unpaid, unexpired dynamic QR (service 77); race-free: of a cancel and
+/// a payment of one QR exactly one wins, whichever comes first.
+#[derive(Debug, Clone)]
+pub struct CancelQr {
+    /// The QR's merchant.
+    pub merchant_id: MerchantId,
+    /// The QR.
+    pub qr: QrReference,
+    /// The partner's reason, kept with the QR.
+    pub reason: String,
+    /// When it is cancelled (now).
+    pub at: OffsetDateTime,
 }
 
 /// A first list page: the items, newest first; fewer than a page's length means the day ends
@@ -209,4 +261,8 @@ jobs! {
     ExpireQr => ExpireOutcome, crate::sqlite::jobs::expire_qr, crate::postgres::jobs::expire_qr;
     RecordPayment => PaymentOutcome, crate::sqlite::jobs::record_payment,
         crate::postgres::jobs::record_payment;
+    RefundPayment => RefundOutcome, crate::sqlite::refunds::refund_payment,
+        crate::postgres::refunds::refund_payment;
+    CancelQr => CancelOutcome, crate::sqlite::refunds::cancel_qr,
+        crate::postgres::refunds::cancel_qr;
 }

@@ -390,15 +390,21 @@ async fn node_numbers_are_leased_to_serving_stores_only_and_never_shared(backend
     let nodes: Vec<i64> = leases.iter().map(|lease| lease.node()).collect();
     assert_eq!(nodes, [0, 1, 2], "the lowest free numbers, each once");
 
-    // A released number is free again; a live one is never handed out twice.
+    // A released number is free again from the millisecond after its last id; a live one is
+    // never handed out twice.
+    let before_release = stores[1].next_qr_id(NOW).unwrap();
     let released = leases.remove(1);
     released.release().await.unwrap();
     assert!(
         stores[1].next_qr_id(NOW).is_err(),
         "a released lease makes no ids"
     );
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let again = snapqris_store::lease_node(stores[1].clone()).await.unwrap();
     assert_eq!(again.node(), 1);
+    // Its next holder's ids are later than all of the last holder's, even from a stale clock
+    // (two `admin qr pay` processes one after the other once made the same payment id).
+    assert!(stores[1].next_qr_id(NOW).unwrap() > before_release);
     let fourth = snapqris_store::lease_node(database.store().await)
         .await
         .unwrap();
@@ -653,6 +659,7 @@ async fn twenty_concurrent_payments_of_one_dynamic_qr_pay_it_once(backend: Backe
                     id_qr: 1,
                     amount_sen: None,
                     payment_id: 100 + n,
+                    notification_id: 200 + n,
                     at: NOW,
                 })
                 .await

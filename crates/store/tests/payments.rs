@@ -75,6 +75,7 @@ fn payment(id_qr: i64, reference: &str, amount_sen: Option<i64>, payment_id: i64
         qr_content: content(id_qr),
         amount_sen,
         payment_id,
+        notification_id: payment_id + 1_000_000,
         at: NOW,
         details: PayerDetails {
             issuer_name: Some("Bank Payer".into()),
@@ -267,6 +268,7 @@ fn sandbox(payment_id: i64) -> snapqris_store::SandboxPayment {
         id_qr: 1,
         amount_sen: None,
         payment_id,
+        notification_id: payment_id + 1_000_000,
         at: NOW,
     }
 }

@@ -97,6 +97,33 @@ impl TestDatabase {
         }
     }
 
+    /// The one integer `sql` selects (a count, a sum), read without the store: to check what
+    /// the store wrote. A `NULL` (the sum of no rows) is 0.
+    ///
+    /// # Panics
+    ///
+    /// When the database cannot be read or `sql` selects no integer.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        match self.url.strip_prefix("sqlite://") {
+            Some(path) => rusqlite::Connection::open(path)
+                .expect("open the SQLite file")
+                .query_row(sql, [], |row| row.get::<_, Option<i64>>(0))
+                .expect("read the value")
+                .unwrap_or(0),
+            None => {
+                use sqlx::Connection;
+                let mut connection = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("connect to the test database");
+                sqlx::query_scalar::<_, Option<i64>>(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .fetch_one(&mut connection)
+                    .await
+                    .expect("read the value")
+                    .unwrap_or(0)
+            }
+        }
+    }
+
     /// Runs `sql` (one or more statements) on the database as it is, bypassing the store: to
     /// build an old schema, or to check that a constraint refuses a write. `Err` carries the
     /// database's message.

@@ -20,6 +20,8 @@ pub struct Serve {
     child: Child,
     base_url: String,
     stdout: Option<std::process::ChildStdout>,
+    /// The stdout lines after the first, once [`Serve::wait_listening`] started reading.
+    later_lines: Option<std::sync::mpsc::Receiver<Option<std::io::Result<String>>>>,
     stderr: Arc<Mutex<Vec<u8>>>,
     stderr_reader: Option<std::thread::JoinHandle<()>>,
 }
@@ -50,6 +52,7 @@ impl Serve {
         });
         Serve {
             stdout: child.stdout.take(),
+            later_lines: None,
             child,
             base_url: String::new(),
             stderr,
@@ -80,9 +83,16 @@ impl Serve {
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
             let _ = line_sender.send(lines.next());
-            lines.for_each(drop);
+            // Later lines are kept for `wait_line` (or dropped with the receiver).
+            for line in lines {
+                if line_sender.send(Some(line)).is_err() {
+                    break;
+                }
+            }
         });
-        let line = match first_line.recv_timeout(STARTUP_LIMIT) {
+        let line = first_line.recv_timeout(STARTUP_LIMIT);
+        self.later_lines = Some(first_line);
+        let line = match line {
             Ok(Some(Ok(line))) => line,
             other => panic!(
                 "serve did not announce itself ({other:?}); stderr: {}",
@@ -93,6 +103,31 @@ impl Serve {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
+    }
+
+    /// Waits (at most 20 s) for the next stdout line after `listening on …` that starts with
+    /// `prefix`, e.g. `console on `; returns the rest of it.
+    ///
+    /// # Panics
+    ///
+    /// When no such line comes in time, or before [`Serve::wait_listening`].
+    pub fn wait_line(&mut self, prefix: &str) -> String {
+        let lines = self.later_lines.as_ref().expect("wait_listening first");
+        let deadline = std::time::Instant::now() + STARTUP_LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(Some(Ok(line))) => {
+                    if let Some(rest) = line.strip_prefix(prefix) {
+                        return rest.to_owned();
+                    }
+                }
+                other => panic!(
+                    "serve printed no {prefix:?} line ({other:?}); stderr: {}",
+                    self.stderr()
+                ),
+            }
+        }
     }
 
     /// `http://127.0.0.1:PORT`, known once [`Serve::wait_listening`] returned.

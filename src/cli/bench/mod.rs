@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 mod report;
+mod sign;
 
 use report::{Outcome, Summary};
 
@@ -73,6 +74,10 @@ pub(crate) struct BenchArgs {
     /// The amount of each generated (dynamic) QR.
     #[arg(long, value_name = "AMOUNT", default_value = "9000.00")]
     pub(crate) amount: String,
+    /// Send at this fixed rate (requests/s over all workers) instead of as fast as answers
+    /// come; latencies count from each request's scheduled moment, so a stalled server shows.
+    #[arg(long, value_name = "PER_SECOND")]
+    pub(crate) rate: Option<f64>,
     /// Print a JSON summary instead of the table.
     #[arg(long)]
     pub(crate) json: bool,
@@ -92,6 +97,13 @@ pub(crate) enum BenchEndpoint {
     /// Service 50 paying one static QR of the merchant (generated first) for `--amount`, a
     /// unique payer `partnerReferenceNo` each (the partner must be granted 50).
     Payment,
+    /// No server: RSA-2048 notification signatures on one thread for `--duration` seconds,
+    /// the cost of one delivery attempt and so the limit of delivery throughput per core.
+    Sign,
+    /// Service 78 refunding 0.01 at a time of one payment of 9000000.00 (a static QR of the
+    /// merchant, generated and paid first), a unique `partnerRefundNo` each (the partner must
+    /// be granted 50 and 78).
+    Refund,
 }
 
 impl BenchEndpoint {
@@ -102,12 +114,23 @@ impl BenchEndpoint {
             BenchEndpoint::Generate => "generate",
             BenchEndpoint::List => "list",
             BenchEndpoint::Payment => "payment",
+            BenchEndpoint::Sign => "sign",
+            BenchEndpoint::Refund => "refund",
         }
     }
 }
 
 /// Runs the benchmark and prints its summary.
 pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if args.endpoint == BenchEndpoint::Sign {
+        return sign::run(&args);
+    }
+    if args
+        .rate
+        .is_some_and(|rate| !(rate > 0.0 && rate.is_finite()))
+    {
+        bail!("--rate must be a positive number of requests per second");
+    }
     let target = Target::new(&args).await?;
     let started_signing = Instant::now();
     let (count, deadline) = match (args.requests, args.duration) {
@@ -121,7 +144,10 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     args.timestamp_window
                 );
             }
-            let rate = calibrate(&target, &args).await?;
+            let rate = match args.rate {
+                Some(rate) => rate,
+                None => calibrate(&target, &args).await?,
+            };
             let cap = (rate * seconds * 1.6).ceil() as u64 + u64::from(args.concurrency) * 8;
             (
                 cap.min(MAX_REQUESTS),
@@ -142,7 +168,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             args.timestamp_window
         );
     }
-    let outcome = drive(&target, requests, args.concurrency, deadline).await?;
+    let outcome = drive(&target, requests, args.concurrency, deadline, args.rate).await?;
     if let Some(limit) = deadline
         && outcome.elapsed < limit.mul_f64(0.95)
     {
@@ -192,13 +218,13 @@ impl Target {
             })
         };
         let body = match endpoint {
-            BenchEndpoint::Health => serde_json::Value::Null,
+            BenchEndpoint::Health | BenchEndpoint::Sign => serde_json::Value::Null,
             BenchEndpoint::Token => json!({"grantType": "client_credentials"}),
             BenchEndpoint::Generate => json!({
                 "merchantId": merchant()?,
                 "amount": {"value": args.amount, "currency": "IDR"},
             }),
-            BenchEndpoint::Payment => serde_json::Value::Null,
+            BenchEndpoint::Payment | BenchEndpoint::Refund => serde_json::Value::Null,
             BenchEndpoint::List => {
                 let date = args.date.clone().unwrap_or_else(|| {
                     JakartaDate::of_instant(OffsetDateTime::now_utc()).to_string()
@@ -212,8 +238,15 @@ impl Target {
         };
         let body = match (endpoint, &session) {
             (BenchEndpoint::Payment, Some(session)) => {
-                let qr_content = static_qr(session, &merchant()?).await?;
+                let (_, qr_content) = static_qr(session, &merchant()?).await?;
                 json!({"qrContent": qr_content, "amount": {"value": args.amount, "currency": "IDR"}})
+            }
+            (BenchEndpoint::Refund, Some(session)) => {
+                let merchant_id = merchant()?;
+                let (id_qr, payment_id) = paid_static_qr(session, &merchant_id).await?;
+                json!({"merchantId": merchant_id, "originalReferenceNo": id_qr,
+                    "refundAmount": {"value": "0.01", "currency": "IDR"},
+                    "additionalInfo": {"paymentId": payment_id}})
             }
             _ => body,
         };
@@ -270,7 +303,7 @@ impl Target {
         let session = self.session.as_ref().context("no partner")?;
         let now = XTimestamp::from_instant_jakarta(OffsetDateTime::now_utc());
         let prepared = match self.endpoint {
-            BenchEndpoint::Health => return self.health_request(),
+            BenchEndpoint::Health | BenchEndpoint::Sign => return self.health_request(),
             BenchEndpoint::Token => session.prepare_token(),
             BenchEndpoint::Generate => {
                 let mut body = self.body.clone();
@@ -298,6 +331,16 @@ impl Target {
                     &now,
                 )
             }
+            BenchEndpoint::Refund => {
+                let mut body = self.body.clone();
+                body["partnerRefundNo"] = json!(fresh_external_id());
+                session.prepare_with(
+                    ServiceCode::Refund.path(),
+                    body.to_string().as_bytes(),
+                    &fresh_external_id(),
+                    &now,
+                )
+            }
         };
         self.to_hyper(prepared)
     }
@@ -314,9 +357,12 @@ impl Target {
     }
 }
 
-/// Generates one static QR of `merchant_id` (service 47) and answers its payload, for the
-/// payment endpoint to pay over and over.
-async fn static_qr(session: &PartnerSession, merchant_id: &str) -> anyhow::Result<String> {
+/// Generates one static QR of `merchant_id` (service 47) and answers its `id_qr` and payload,
+/// for the payment endpoint to pay over and over.
+async fn static_qr(
+    session: &PartnerSession,
+    merchant_id: &str,
+) -> anyhow::Result<(String, String)> {
     let body = json!({"partnerReferenceNo": fresh_external_id(), "merchantId": merchant_id});
     let (_, response) = session
         .call(ServiceCode::GenerateQr.path(), &body)
@@ -324,13 +370,41 @@ async fn static_qr(session: &PartnerSession, merchant_id: &str) -> anyhow::Resul
         .context("generating the QR to pay")?;
     response
         .json()
-        .and_then(|answer| answer["qrContent"].as_str().map(str::to_owned))
+        .and_then(|answer| {
+            let id_qr = answer["referenceNo"].as_str()?.to_owned();
+            Some((id_qr, answer["qrContent"].as_str()?.to_owned()))
+        })
         .ok_or_else(|| {
             anyhow!(
                 "generating the QR to pay failed: {}",
                 crate::cli::show::body(&response)
             )
         })
+}
+
+/// Generates a static QR of `merchant_id` and pays it 9000000.00 (service 50), for the refund
+/// endpoint to refund a sen at a time: its `id_qr` and the `paymentId`.
+async fn paid_static_qr(
+    session: &PartnerSession,
+    merchant_id: &str,
+) -> anyhow::Result<(String, String)> {
+    let (id_qr, qr_content) = static_qr(session, merchant_id).await?;
+    let body = json!({"partnerReferenceNo": fresh_external_id(), "qrContent": qr_content,
+        "amount": {"value": "9000000.00", "currency": "IDR"}});
+    let (_, response) = session
+        .call(ServiceCode::Payment.path(), &body)
+        .await
+        .context("paying the QR to refund")?;
+    let payment_id = response
+        .json()
+        .and_then(|answer| answer["referenceNo"].as_str().map(str::to_owned))
+        .ok_or_else(|| {
+            anyhow!(
+                "paying the QR to refund failed: {}",
+                crate::cli::show::body(&response)
+            )
+        })?;
+    Ok((id_qr, payment_id))
 }
 
 /// The partner session the flags describe; in hmac mode it takes a token first.
@@ -382,7 +456,7 @@ async fn calibrate(target: &Target, args: &BenchArgs) -> anyhow::Result<f64> {
     let mut rate = 0.0;
     for _ in 0..4 {
         let requests = target.sign(count, args)?;
-        let outcome = drive(target, requests, args.concurrency, None).await?;
+        let outcome = drive(target, requests, args.concurrency, None, None).await?;
         if outcome.latencies_ns.is_empty() {
             bail!("calibration: no request got an answer");
         }
@@ -397,24 +471,26 @@ async fn calibrate(target: &Target, args: &BenchArgs) -> anyhow::Result<f64> {
 }
 
 /// Opens one connection per worker, then starts the clock and sends every request (or until
-/// `deadline`), each worker taking the next signed request from the shared queue.
+/// `deadline`), each worker taking the next signed request from the shared queue; with `rate`,
+/// request n waits for its moment `n / rate` after the start.
 async fn drive(
     target: &Target,
     requests: Vec<Request<Full<Bytes>>>,
     concurrency: u32,
     deadline: Option<Duration>,
+    rate: Option<f64>,
 ) -> anyhow::Result<Outcome> {
     let mut connections = Vec::new();
     for _ in 0..concurrency {
         connections.push(connect(&target.authority).await?);
     }
-    let queue = std::sync::Arc::new(Mutex::new(requests.into_iter()));
+    let queue = std::sync::Arc::new(Mutex::new(requests.into_iter().enumerate()));
     let health = target.endpoint == BenchEndpoint::Health;
     let start = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
     for sender in connections {
         let queue = queue.clone();
-        workers.spawn(worker(sender, queue, start, deadline, health));
+        workers.spawn(worker(sender, queue, start, deadline, health, rate));
     }
     let mut outcome = Outcome::default();
     while let Some(result) = workers.join_next().await {
@@ -430,7 +506,7 @@ async fn drive(
     Ok(outcome)
 }
 
-type Queue = std::sync::Arc<Mutex<std::vec::IntoIter<Request<Full<Bytes>>>>>;
+type Queue = std::sync::Arc<Mutex<std::iter::Enumerate<std::vec::IntoIter<Request<Full<Bytes>>>>>>;
 
 async fn connect(authority: &str) -> anyhow::Result<SendRequest<Full<Bytes>>> {
     let stream = tokio::net::TcpStream::connect(authority)
@@ -448,16 +524,24 @@ async fn worker(
     start: Instant,
     deadline: Option<Duration>,
     health: bool,
+    rate: Option<f64>,
 ) -> Outcome {
     let mut outcome = Outcome::default();
     loop {
         if deadline.is_some_and(|d| start.elapsed() >= d) {
             break;
         }
-        let Some(request) = queue.lock().ok().and_then(|mut q| q.next()) else {
+        let Some((n, request)) = queue.lock().ok().and_then(|mut q| q.next()) else {
             break;
         };
-        let sent = Instant::now();
+        let sent = match rate {
+            Some(rate) => {
+                let due = start + Duration::from_secs_f64(n as f64 / rate);
+                tokio::time::sleep_until(due.into()).await;
+                due
+            }
+            None => Instant::now(),
+        };
         let answer = async {
             sender.ready().await?;
             let response = sender.send_request(request).await?;

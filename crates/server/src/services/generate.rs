@@ -116,10 +116,17 @@ impl FromJson for GenerateInfoBody {
 impl AmountBody {
     /// The amount: `value` two decimals, `currency` `IDR`.
     pub(crate) fn validate(self) -> Result<Amount, FieldError> {
-        let value = Amount::parse(&self.value.required(Amount::FIELD)?)
-            .map_err(|e| e.with_field(Amount::FIELD))?;
-        if self.currency.required("amount.currency")? != "IDR" {
-            return Err(FieldError::invalid("amount.currency"));
+        self.validate_as("amount")
+    }
+
+    /// The amount of the body field `name` (errors name `<name>.value`, `<name>.currency`).
+    pub(crate) fn validate_as(self, name: &str) -> Result<Amount, FieldError> {
+        let value_field = format!("{name}.value");
+        let value = Amount::parse(&self.value.required(&value_field)?)
+            .map_err(|e| e.with_field(value_field))?;
+        let currency_field = format!("{name}.currency");
+        if self.currency.required(&currency_field)? != "IDR" {
+            return Err(FieldError::invalid(currency_field));
         }
         Ok(value)
     }

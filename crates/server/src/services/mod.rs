@@ -1,11 +1,13 @@
 //! One module per SNAP service, plus what they share.
 
+pub(crate) mod cancel;
 pub(crate) mod expire;
 pub(crate) mod generate;
 pub(crate) mod generate_list;
 pub(crate) mod operations;
 pub(crate) mod payment;
 pub(crate) mod query;
+pub(crate) mod refund;
 pub(crate) mod token;
 
 use crate::error::ApiError;
@@ -13,8 +15,8 @@ use crate::snap::Caller;
 use crate::state::AppState;
 use crate::wire::{Field, FromJson, nested, schema};
 use serde::Deserialize;
-use snapqris_protocol::{FieldError, MerchantId};
-use snapqris_store::Merchant;
+use snapqris_protocol::{FieldError, MerchantId, PartnerReferenceNo};
+use snapqris_store::{Merchant, QrReference};
 use std::sync::Arc;
 use utoipa::ToSchema;
 
@@ -25,17 +27,28 @@ pub(crate) async fn owned_merchant(
     caller: &Caller,
     merchant_id: &str,
 ) -> Result<Arc<Merchant>, ApiError> {
-    let merchant = state
+    let merchant = partner_merchant(state, caller, merchant_id).await?;
+    if merchant.blacklisted.is_some() {
+        return Err(ApiError::MerchantBlacklisted);
+    }
+    Ok(merchant)
+}
+
+/// The caller's own merchant, blacklisted or not: money may always go back, so refunds and
+/// cancels (CONTRACT §6.3, §6.4) serve a blacklisted merchant too. Unknown or another
+/// partner's is one and the same answer.
+pub(crate) async fn partner_merchant(
+    state: &AppState,
+    caller: &Caller,
+    merchant_id: &str,
+) -> Result<Arc<Merchant>, ApiError> {
+    state
         .inner
         .directory
         .merchant(merchant_id)
         .await?
         .filter(|merchant| merchant.client_id == caller.partner.partner.client_id)
-        .ok_or(ApiError::InvalidMerchant)?;
-    if merchant.blacklisted.is_some() {
-        return Err(ApiError::MerchantBlacklisted);
-    }
-    Ok(merchant)
+        .ok_or(ApiError::InvalidMerchant)
 }
 
 /// An `id_qr` as a partner writes it, for the API documentation: [`parse_id_qr`]'s syntax.
@@ -47,6 +60,54 @@ pub(crate) fn parse_id_qr(text: &str, field: &str) -> Result<i64, FieldError> {
         return Err(FieldError::invalid(field));
     }
     text.parse().map_err(|_| FieldError::invalid(field))
+}
+
+/// The QR that `originalReferenceNo` (its `id_qr`) or `originalPartnerReferenceNo` (its generate
+/// reference) names; when both are sent, the QR must have both. Empty or `null` counts as
+/// absent; neither is a missing `originalReferenceNo`.
+pub(crate) fn original_qr(
+    reference: Field<String>,
+    partner_reference: Field<String>,
+) -> Result<QrReference, FieldError> {
+    const REFERENCE: &str = "originalReferenceNo";
+    const PARTNER_REFERENCE: &str = "originalPartnerReferenceNo";
+    let reference = reference
+        .optional_text(REFERENCE)?
+        .map(|text| parse_id_qr(&text, REFERENCE))
+        .transpose()?;
+    let partner_reference = partner_reference
+        .optional_text(PARTNER_REFERENCE)?
+        .map(|text| {
+            PartnerReferenceNo::parse(&text)
+                .map(PartnerReferenceNo::into_string)
+                .map_err(|e| e.with_field(PARTNER_REFERENCE))
+        })
+        .transpose()?;
+    match (reference, partner_reference) {
+        (Some(id_qr), partner_reference_no) => Ok(QrReference::Id {
+            id_qr,
+            partner_reference_no,
+        }),
+        (None, Some(partner_reference_no)) => {
+            Ok(QrReference::PartnerReference(partner_reference_no))
+        }
+        (None, None) => Err(FieldError::missing(REFERENCE)),
+    }
+}
+
+/// An optional text of at most `max` characters and no control characters (PostgreSQL cannot
+/// store a NUL, and a reason or a name has no use for any); empty counts as absent.
+pub(crate) fn limited_text(
+    field: Field<String>,
+    name: &str,
+    max: usize,
+) -> Result<Option<String>, FieldError> {
+    match field.optional_text(name)? {
+        Some(text) if text.chars().count() > max || text.chars().any(char::is_control) => {
+            Err(FieldError::invalid(name))
+        }
+        text => Ok(text),
+    }
 }
 
 /// `additionalInfo` of services 90 and 93, which carry the merchant there.

@@ -3,6 +3,7 @@
 use crate::error::ApiError;
 use crate::reply::{AmountAnswer, success};
 use crate::services::generate::AmountBody;
+use crate::services::limited_text as limited;
 use crate::snap::{Caller, Service, SnapRequest, require_service, run_transaction};
 use crate::state::AppState;
 use crate::wire::{Field, FromJson, from_body, nested, schema};
@@ -71,14 +72,6 @@ pub(crate) struct PaymentInfoBody {
 impl FromJson for PaymentInfoBody {
     fn from_json(value: serde_json::Value) -> Option<Self> {
         nested(value)
-    }
-}
-
-/// An optional text of at most `max` characters.
-fn limited(field: Field<String>, name: &str, max: usize) -> Result<Option<String>, FieldError> {
-    match field.optional_text(name)? {
-        Some(text) if text.chars().count() > max => Err(FieldError::invalid(name)),
-        text => Ok(text),
     }
 }
 
@@ -205,6 +198,7 @@ impl Service for Pay {
             qr_content: body.qr_content,
             amount_sen: body.amount.map(Amount::sen),
             payment_id: state.inner.store.next_qr_id(now)?,
+            notification_id: state.inner.store.next_qr_id(now)?,
             at: now,
             details: body.details,
         };
@@ -212,13 +206,18 @@ impl Service for Pay {
     }
 
     async fn answer(
-        _: &AppState,
+        state: &AppState,
         _: &SnapRequest,
         (): (),
         done: Result<PaymentOutcome, StoreError>,
     ) -> Result<Response, ApiError> {
         let payment = match done? {
-            PaymentOutcome::Paid(payment) | PaymentOutcome::Repeated(payment) => payment,
+            PaymentOutcome::Paid(payment) => {
+                // Its notification is committed with it: the local worker may attempt it now.
+                state.inner.outbox_wakeup.notify_one();
+                payment
+            }
+            PaymentOutcome::Repeated(payment) => payment,
             PaymentOutcome::Inconsistent => return Err(ApiError::InconsistentRequest),
             PaymentOutcome::MerchantBlacklisted => return Err(ApiError::MerchantBlacklisted),
             PaymentOutcome::Refused(refusal) => return Err(refused(refusal)),

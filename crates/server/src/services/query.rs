@@ -151,11 +151,26 @@ async fn query(
     Ok(success(SERVICE, QueryAnswer::new(&qr, request.received_at)))
 }
 
-/// `latestTransactionStatus` and its description (SNAP-NOTES "Query statuses").
-fn status(qr: &QrCode, now: OffsetDateTime) -> (&'static str, &'static str) {
+/// The latest payment's amount: a dynamic QR's own, a static QR's latest payment's.
+fn latest_paid_sen(qr: &QrCode) -> Option<i64> {
+    match qr.kind {
+        QrKind::Dynamic => qr.amount_sen,
+        QrKind::Static => qr.paid_amount_sen,
+    }
+}
+
+/// `latestTransactionStatus` and its description (SNAP-NOTES "Query statuses", CONTRACT §6.3,
+/// §6.4): a paid QR is `04` once its latest payment is refunded in full. The console shows the
+/// same.
+pub(crate) fn status(qr: &QrCode, now: OffsetDateTime) -> (&'static str, &'static str) {
     let expired = qr.cancelled_at.is_some() || qr.expires_at.is_some_and(|at| at <= now);
-    if qr.payment_count > 0 {
+    let refunded = qr.latest_refunded_sen.unwrap_or(0);
+    if qr.payment_count > 0 && refunded > 0 && Some(refunded) >= latest_paid_sen(qr) {
+        ("04", "Refunded")
+    } else if qr.payment_count > 0 {
         ("00", "Success")
+    } else if qr.cancel_reason.is_some() {
+        ("05", "Canceled")
     } else if expired {
         ("05", "Expired")
     } else {
@@ -174,7 +189,7 @@ pub(crate) struct QueryAnswer {
     /// `47`.
     #[schema(schema_with = schema::generate_service_code)]
     service_code: &'static str,
-    /// `00` paid, `01` initiated, `05` expired.
+    /// `00` paid, `01` initiated, `04` refunded, `05` expired or cancelled.
     #[schema(schema_with = schema::transaction_status)]
     latest_transaction_status: &'static str,
     /// The status in words.
@@ -212,6 +227,10 @@ pub(crate) struct QueryAnswerInfo {
     /// The latest payment's `paymentId` (absent before the first payment).
     #[serde(skip_serializing_if = "Option::is_none")]
     payment_id: Option<String>,
+    /// The sum refunded of the latest payment (absent before its first refund).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = AmountAnswer)]
+    refunded_amount: Option<AmountAnswer>,
 }
 
 impl QueryAnswer {
@@ -234,6 +253,10 @@ impl QueryAnswer {
                 payment_count: is_static.then_some(qr.payment_count),
                 paid_amount: is_static.then(|| qr.paid_amount_sen.map(AmountAnswer::from_sen)),
                 payment_id: qr.latest_payment_id.map(|id| id.to_string()),
+                refunded_amount: qr
+                    .latest_refunded_sen
+                    .filter(|sen| *sen > 0)
+                    .map(AmountAnswer::from_sen),
             },
         }
     }
@@ -256,11 +279,13 @@ mod tests {
             generated_at: datetime!(2026-11-25 08:00 UTC),
             expires_at: Some(datetime!(2026-11-25 08:30 UTC)),
             cancelled_at: None,
+            cancel_reason: None,
             qr_content: String::new(),
             paid_at: None,
             paid_amount_sen: None,
             payment_count: 0,
             latest_payment_id: None,
+            latest_refunded_sen: None,
         }
     }
 
@@ -269,6 +294,58 @@ mod tests {
         let qr = dynamic_qr();
         assert_eq!(status(&qr, datetime!(2026-11-25 08:29:59 UTC)).0, "01");
         assert_eq!(status(&qr, datetime!(2026-11-25 08:30 UTC)).0, "05");
+    }
+
+    #[test]
+    fn a_paid_qr_is_refunded_once_its_latest_payment_is_refunded_in_full() {
+        let paid = QrCode {
+            payment_count: 1,
+            paid_at: Some(datetime!(2026-11-25 08:10 UTC)),
+            latest_payment_id: Some(9),
+            latest_refunded_sen: Some(99),
+            ..dynamic_qr()
+        };
+        let now = datetime!(2026-11-25 08:20 UTC);
+        assert_eq!(status(&paid, now).0, "00");
+        let answer = serde_json::to_value(QueryAnswer::new(&paid, now)).unwrap();
+        assert_eq!(
+            answer["additionalInfo"]["refundedAmount"].to_string(),
+            r#"{"value":"0.99","currency":"IDR"}"#
+        );
+        let refunded = QrCode {
+            latest_refunded_sen: Some(100),
+            ..paid.clone()
+        };
+        assert_eq!(status(&refunded, now), ("04", "Refunded"));
+        let static_qr = QrCode {
+            kind: QrKind::Static,
+            amount_sen: None,
+            paid_amount_sen: Some(500),
+            latest_refunded_sen: Some(100),
+            ..paid
+        };
+        assert_eq!(status(&static_qr, now).0, "00");
+        let static_refunded = QrCode {
+            latest_refunded_sen: Some(500),
+            ..static_qr
+        };
+        assert_eq!(status(&static_refunded, now).0, "04");
+    }
+
+    #[test]
+    fn a_cancelled_qr_is_canceled_and_an_expired_one_expired() {
+        let now = datetime!(2026-11-25 08:20 UTC);
+        let expired = QrCode {
+            cancelled_at: Some(datetime!(2026-11-25 08:15 UTC)),
+            expires_at: Some(datetime!(2026-11-25 08:15 UTC)),
+            ..dynamic_qr()
+        };
+        assert_eq!(status(&expired, now), ("05", "Expired"));
+        let cancelled = QrCode {
+            cancel_reason: Some("withdrawn".into()),
+            ..expired
+        };
+        assert_eq!(status(&cancelled, now), ("05", "Canceled"));
     }
 
     #[test]

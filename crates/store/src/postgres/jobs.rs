@@ -7,6 +7,7 @@ use super::list::PostgresDay;
 use super::sql as q;
 use crate::list::PageSource;
 use crate::model::{ExpireOutcome, ExternalIdKey, Payment, PaymentOutcome, PaymentRefusal, QrCode};
+use crate::outbox::NewNotification;
 use crate::payment::{self, NewPayment, PaymentUpdate};
 use crate::rows::{Columns, kind_from_row, payment_from_row, qr_from_row, to_ms};
 use crate::work::{
@@ -311,6 +312,7 @@ pub(crate) async fn pay(
             .ok_or(StoreError::NotFound(Entity::Qr))?;
         return Ok(Err(payment::why_not_paid(&after)));
     }
+    let notification_id = new.notification_id;
     let made = new.made(qr, update.amount_sen(qr));
     sqlx::query(q::PAYMENT_INSERT)
         .bind(made.payment_id)
@@ -324,5 +326,7 @@ pub(crate) async fn pay(
         .bind(&made.details.rrn)
         .execute(&mut *c)
         .await?;
+    let notification = NewNotification::of_payment(notification_id, qr, &made);
+    super::outbox::insert_notification(c, &notification).await?;
     Ok(Ok(made))
 }

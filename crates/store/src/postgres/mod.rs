@@ -2,9 +2,12 @@
 //! sqlx's native driver (prepared statements, real column types).
 
 mod batch;
+mod console;
 pub(crate) mod jobs;
 mod list;
+pub(crate) mod outbox;
 pub(crate) mod pans;
+pub(crate) mod refunds;
 mod sql;
 mod store;
 

@@ -5,15 +5,22 @@
 //! transaction. The statements are this backend's own (`sql.rs`).
 
 use super::PgContext;
+use super::console;
 use super::jobs::pay;
 use super::list::PostgresDay;
+use super::outbox;
 use super::sql as q;
+use crate::console::{AuditEntry, ConsoleSession, LoginGate, NewAuditEntry, Operator};
 use crate::list::{ListStep, list_stream};
 use crate::model::{
     ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange, Payment,
     PaymentRefusal, QrCode, SandboxPayment,
 };
 use crate::node::NodeIds;
+use crate::outbox::{
+    FinishedAttempt, LeasedNotification, NotificationBacklog, NotificationCounts,
+    NotificationDetail, NotificationFilter, NotificationSummary,
+};
 use crate::payment::NewPayment;
 use crate::rows::{
     merchant_from_row, partner_from_row, qr_from_row, require_one, services_to_text, to_ms,
@@ -162,8 +169,14 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn release_node(&self, node: i64, holder: &str) -> Result<(), StoreError> {
+    async fn release_node(
+        &self,
+        node: i64,
+        holder: &str,
+        until: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         sqlx::query(q::NODE_RELEASE)
+            .bind(to_ms(until))
             .bind(node)
             .bind(holder)
             .execute(&self.pool)
@@ -389,6 +402,15 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn qrs_by_ids(&self, merchant_id: &str, ids: &[i64]) -> Result<Vec<QrCode>, StoreError> {
+        let rows = sqlx::query(q::QR_BY_IDS)
+            .bind(merchant_id.to_owned())
+            .bind(ids.to_vec())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(qr_from_row).collect()
+    }
+
     async fn qr(&self, id_qr: i64) -> Result<Option<QrCode>, StoreError> {
         let row = sqlx::query(q::QR_ANY_BY_ID)
             .bind(id_qr)
@@ -402,10 +424,7 @@ impl Store for PostgresStore {
         payment: SandboxPayment,
     ) -> Result<Result<Payment, PaymentRefusal>, StoreError> {
         let SandboxPayment {
-            id_qr,
-            amount_sen,
-            payment_id,
-            at: now,
+            id_qr, amount_sen, ..
         } = payment;
         // Read (locking the row), decide and write in one transaction.
         let mut tx = self.pool.begin().await?;
@@ -416,9 +435,117 @@ impl Store for PostgresStore {
         let Some(qr) = qr.as_ref().map(qr_from_row).transpose()? else {
             return Ok(Err(PaymentRefusal::NotFound));
         };
-        let new = NewPayment::sandbox(&qr, payment_id, now);
+        let new = NewPayment::sandbox(&payment, &qr);
         let done = pay(&mut tx, &qr, amount_sen, new).await?;
         tx.commit().await?;
         Ok(done)
+    }
+
+    async fn lease_notifications(
+        &self,
+        holder: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<LeasedNotification>, StoreError> {
+        outbox::lease(&self.pool, holder, now, lease_until, limit).await
+    }
+
+    async fn finish_attempt(&self, done: &FinishedAttempt) -> Result<bool, StoreError> {
+        outbox::finish(&self.pool, done).await
+    }
+
+    async fn notifications(
+        &self,
+        filter: &NotificationFilter,
+    ) -> Result<Vec<NotificationSummary>, StoreError> {
+        outbox::list(&self.pool, filter).await
+    }
+
+    async fn notification(
+        &self,
+        notification_id: i64,
+    ) -> Result<Option<NotificationDetail>, StoreError> {
+        outbox::detail(&self.pool, notification_id).await
+    }
+
+    async fn resend_notification(
+        &self,
+        notification_id: i64,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        outbox::resend(&self.pool, notification_id, now).await
+    }
+
+    async fn notification_counts(
+        &self,
+        client_id: Option<&str>,
+    ) -> Result<NotificationCounts, StoreError> {
+        outbox::counts(&self.pool, client_id).await
+    }
+
+    async fn notification_backlog(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<NotificationBacklog, StoreError> {
+        outbox::backlog(&self.pool, now).await
+    }
+
+    async fn add_operator(&self, operator: &Operator) -> Result<(), StoreError> {
+        console::add_operator(&self.pool, operator).await
+    }
+
+    async fn remove_operator(&self, name: &str) -> Result<(), StoreError> {
+        console::remove_operator(&self.pool, name).await
+    }
+
+    async fn operator(&self, name: &str) -> Result<Option<Operator>, StoreError> {
+        console::operator(&self.pool, name).await
+    }
+
+    async fn start_console_session(
+        &self,
+        id_hash: &str,
+        operator: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        console::start_session(&self.pool, id_hash, operator, now).await
+    }
+
+    async fn touch_console_session(
+        &self,
+        id_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<ConsoleSession>, StoreError> {
+        console::touch_session(&self.pool, id_hash, now).await
+    }
+
+    async fn end_console_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        console::end_session(&self.pool, id_hash).await
+    }
+
+    async fn admit_login(
+        &self,
+        name: &str,
+        address: &str,
+        now: OffsetDateTime,
+    ) -> Result<LoginGate, StoreError> {
+        console::admit_login(&self.pool, name, address, now).await
+    }
+
+    async fn clear_login_failures(&self, name: &str) -> Result<(), StoreError> {
+        console::clear_login_failures(&self.pool, name).await
+    }
+
+    async fn append_audit(&self, entry: &NewAuditEntry) -> Result<i64, StoreError> {
+        console::append_audit(&self.pool, entry).await
+    }
+
+    async fn audit_log(
+        &self,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        console::audit_log(&self.pool, limit, before).await
     }
 }

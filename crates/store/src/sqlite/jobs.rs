@@ -7,6 +7,7 @@ use super::statements::{insert_qr as insert_qr_row, read_optional};
 use crate::Entity;
 use crate::StoreError;
 use crate::model::{ExpireOutcome, Payment, PaymentOutcome, PaymentRefusal, QrCode};
+use crate::outbox::NewNotification;
 use crate::payment::{self, NewPayment, PaymentUpdate};
 use crate::rows::{Columns, kind_from_row, payment_from_row, qr_from_row, to_ms};
 use crate::work::{ExpireQr, FirstListPage, InsertQr, ListPage, NoWork, RecordPayment};
@@ -100,6 +101,7 @@ pub(crate) fn pay(
             .ok_or(StoreError::NotFound(Entity::Qr))?;
         return Ok(Err(payment::why_not_paid(&after)));
     }
+    let notification_id = new.notification_id;
     let made = new.made(qr, update.amount_sen(qr));
     c.prepare_cached(q::PAYMENT_INSERT)?.execute(params![
         made.payment_id,
@@ -112,5 +114,7 @@ pub(crate) fn pay(
         made.details.customer_name,
         made.details.rrn,
     ])?;
+    let notification = NewNotification::of_payment(notification_id, qr, &made);
+    super::outbox::insert_notification(c, &notification)?;
     Ok(Ok(made))
 }

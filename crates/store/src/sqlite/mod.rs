@@ -13,11 +13,14 @@
 
 mod checkpointer;
 mod claims;
+mod console;
 pub(crate) mod jobs;
 mod list;
+pub(crate) mod outbox;
 pub(crate) mod pans;
 mod permissions;
 mod readers;
+pub(crate) mod refunds;
 mod sql;
 mod statements;
 mod store;

@@ -12,7 +12,10 @@ pub(crate) const NODE_LEASE: &str = "INSERT INTO node_leases (node, holder, expi
 /// Extends holder `$3`'s lease of node `$2` to `$1`; no row when it was lost.
 pub(crate) const NODE_RENEW: &str =
     "UPDATE node_leases SET expires_at = $1 WHERE node = $2 AND holder = $3";
-pub(crate) const NODE_RELEASE: &str = "DELETE FROM node_leases WHERE node = $1 AND holder = $2";
+/// Ends holder `$3`'s lease of node `$2`: the row stays, expiring at `$1` (the last id's
+/// millisecond), so the number is free only from the next millisecond on.
+pub(crate) const NODE_RELEASE: &str =
+    "UPDATE node_leases SET expires_at = $1 WHERE node = $2 AND holder = $3";
 
 pub(crate) const SECRET_OFFER: &str =
     "INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING";
@@ -65,12 +68,15 @@ pub(crate) const CLAIM_COUNT: &str = "INSERT INTO claim_counts (client_id, jakar
 /// The counts of days before `$1`.
 pub(crate) const CLAIM_COUNTS_PURGE: &str = "DELETE FROM claim_counts WHERE jakarta_date < $1";
 
-/// A QR's row with its latest payment's id (`latest_payment_id`), `WHERE` the condition given.
+/// A QR's row with its latest payment's id (`latest_payment_id`) and refunded sum
+/// (`latest_refunded_sen`), `WHERE` the condition given.
 macro_rules! qr_where {
     ($condition:literal) => {
         concat!(
             "SELECT q.*, (SELECT p.payment_id FROM payments p WHERE p.id_qr = q.id_qr \
-             ORDER BY p.paid_at DESC, p.payment_id DESC LIMIT 1) AS latest_payment_id \
+             ORDER BY p.paid_at DESC, p.payment_id DESC LIMIT 1) AS latest_payment_id, \
+             (SELECT p.refunded_sen FROM payments p WHERE p.id_qr = q.id_qr \
+             ORDER BY p.paid_at DESC, p.payment_id DESC LIMIT 1) AS latest_refunded_sen \
              FROM qr_codes q WHERE ",
             $condition
         )
@@ -117,6 +123,32 @@ pub(crate) const PAYMENT_INSERT: &str = "INSERT INTO payments (payment_id, id_qr
 /// Whether a merchant is blacklisted.
 pub(crate) const MERCHANT_BLACKLISTED: &str =
     "SELECT blacklisted FROM merchants WHERE merchant_id = $1";
+
+/// The refund a partner's refund reference made, with its QR's reference and merchant.
+pub(crate) const REFUND_BY_PARTNER_NO: &str = "SELECT r.*, \
+     q.partner_reference_no AS qr_partner_reference_no, q.merchant_id FROM refunds r \
+     JOIN qr_codes q ON q.id_qr = r.id_qr WHERE r.client_id = $1 AND r.partner_refund_no = $2";
+/// A QR's payments, latest first, at most two: enough to tell "none", "the only one" and
+/// "several" apart.
+pub(crate) const PAYMENTS_OF_QR: &str = "SELECT p.*, q.merchant_id FROM payments p \
+     JOIN qr_codes q ON q.id_qr = p.id_qr WHERE p.id_qr = $1 \
+     ORDER BY p.paid_at DESC, p.payment_id DESC LIMIT 2";
+/// One payment of a QR.
+pub(crate) const PAYMENT_OF_QR: &str = "SELECT p.*, q.merchant_id FROM payments p \
+     JOIN qr_codes q ON q.id_qr = p.id_qr WHERE p.id_qr = $1 AND p.payment_id = $2";
+/// Adds refund `$1` to payment `$2` only if the sum stays within its amount: the sum rule is the
+/// UPDATE's condition, so racing refunds cannot pass it. No row: it would.
+pub(crate) const PAYMENT_ADD_REFUND: &str = "UPDATE payments SET refunded_sen = refunded_sen + $1 \
+     WHERE payment_id = $2 AND refunded_sen + $1 <= amount_sen RETURNING refunded_sen, amount_sen";
+/// A new refund.
+pub(crate) const REFUND_INSERT: &str = "INSERT INTO refunds (refund_no, payment_id, id_qr, \
+     client_id, partner_refund_no, amount_sen, reason, refunded_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// Cancels (service 77) an unpaid, unexpired, uncancelled dynamic QR at `$1`: the conditions
+/// live in the UPDATE, so of a cancel and a payment racing exactly one wins.
+pub(crate) const QR_CANCEL: &str = "UPDATE qr_codes SET expires_at = $1, cancelled_at = $1, \
+     cancel_reason = $2 WHERE id_qr = $3 AND kind = 'dynamic' AND payment_count = 0 \
+     AND cancelled_at IS NULL AND expires_at > $1";
 
 /// Rows per purge statement: the purge goes in batches so that no single statement holds the
 /// write lock for long.

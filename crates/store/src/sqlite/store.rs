@@ -3,18 +3,25 @@
 use super::Location;
 use super::checkpointer::Checkpointer;
 use super::claims::ClaimIndex;
+use super::console;
 use super::jobs::pay;
 use super::list::SqliteDay;
+use super::outbox;
 use super::readers::{KEPT_IDLE, Readers};
 use super::sql as q;
 use super::statements::{constraint_error, insert_qr, read_all, read_optional};
 use super::writer::{Writer, WriterState};
+use crate::console::{AuditEntry, ConsoleSession, LoginGate, NewAuditEntry, Operator};
 use crate::list::{ListStep, list_stream};
 use crate::model::{
     Claim, ExternalIdKey, Merchant, NewMerchant, NewPartner, NewQr, Partner, PartnerChange,
     Payment, PaymentRefusal, QrCode, SandboxPayment,
 };
 use crate::node::NodeIds;
+use crate::outbox::{
+    FinishedAttempt, LeasedNotification, NotificationBacklog, NotificationCounts,
+    NotificationDetail, NotificationFilter, NotificationSummary,
+};
 use crate::payment::NewPayment;
 use crate::rows::{
     merchant_from_row, partner_from_row, qr_from_row, require_one, services_to_text, to_ms,
@@ -189,11 +196,16 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn release_node(&self, node: i64, holder: &str) -> Result<(), StoreError> {
+    async fn release_node(
+        &self,
+        node: i64,
+        holder: &str,
+        until: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let holder = holder.to_owned();
         self.writer
             .run(move |w| {
-                let values = params![node, holder];
+                let values = params![to_ms(until), node, holder];
                 Ok(w.connection
                     .prepare_cached(q::NODE_RELEASE)?
                     .execute(values)
@@ -409,6 +421,18 @@ impl Store for SqliteStore {
         self.qr_where(q::QR_BY_REFERENCE, [merchant_id, partner_reference_no])
     }
 
+    async fn qrs_by_ids(&self, merchant_id: &str, ids: &[i64]) -> Result<Vec<QrCode>, StoreError> {
+        // In-process lookups by key on one connection: as fast as one `IN (…)` statement.
+        self.readers.with(|c| {
+            let mut found = Vec::with_capacity(ids.len());
+            for &id_qr in ids {
+                let key = params![merchant_id, id_qr];
+                found.extend(read_optional(c, q::QR_BY_ID, key, |row| qr_from_row(row))?);
+            }
+            Ok(found)
+        })
+    }
+
     async fn qr(&self, id_qr: i64) -> Result<Option<QrCode>, StoreError> {
         self.readers
             .with(|c| read_optional(c, q::QR_ANY_BY_ID, [id_qr], |row| qr_from_row(row)))
@@ -419,10 +443,7 @@ impl Store for SqliteStore {
         payment: SandboxPayment,
     ) -> Result<Result<Payment, PaymentRefusal>, StoreError> {
         let SandboxPayment {
-            id_qr,
-            amount_sen,
-            payment_id,
-            at: now,
+            id_qr, amount_sen, ..
         } = payment;
         // Read, decide and write in one job: nothing else writes in between.
         self.writer
@@ -432,10 +453,167 @@ impl Store for SqliteStore {
                 else {
                     return Ok(Err(PaymentRefusal::NotFound));
                 };
-                let new = NewPayment::sandbox(&qr, payment_id, now);
+                let new = NewPayment::sandbox(&payment, &qr);
                 pay(c, &qr, amount_sen, new)
             })
             .await
+    }
+
+    async fn lease_notifications(
+        &self,
+        holder: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<LeasedNotification>, StoreError> {
+        // Read on a reader, stamp on the writer: the writer (payments' commits) only pays for
+        // the rows leased.
+        let due = self.readers.with(|c| outbox::due(c, now, limit))?;
+        if due.is_empty() {
+            return Ok(due);
+        }
+        let holder = holder.to_owned();
+        self.writer
+            .run(move |w| outbox::stamp(&w.connection, &holder, now, lease_until, due))
+            .await
+    }
+
+    async fn finish_attempt(&self, done: &FinishedAttempt) -> Result<bool, StoreError> {
+        let done = done.clone();
+        self.writer
+            .run(move |w| outbox::finish(&w.connection, &done))
+            .await
+    }
+
+    async fn finish_attempts(&self, done: &[FinishedAttempt]) -> Result<Vec<bool>, StoreError> {
+        let done = done.to_vec();
+        self.writer
+            .run(move |w| {
+                done.iter()
+                    .map(|attempt| outbox::finish(&w.connection, attempt))
+                    .collect()
+            })
+            .await
+    }
+
+    async fn notifications(
+        &self,
+        filter: &NotificationFilter,
+    ) -> Result<Vec<NotificationSummary>, StoreError> {
+        self.readers.with(|c| outbox::list(c, filter))
+    }
+
+    async fn notification(
+        &self,
+        notification_id: i64,
+    ) -> Result<Option<NotificationDetail>, StoreError> {
+        self.readers.with(|c| outbox::detail(c, notification_id))
+    }
+
+    async fn resend_notification(
+        &self,
+        notification_id: i64,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .run(move |w| outbox::resend(&w.connection, notification_id, now))
+            .await
+    }
+
+    async fn notification_counts(
+        &self,
+        client_id: Option<&str>,
+    ) -> Result<NotificationCounts, StoreError> {
+        self.readers.with(|c| outbox::counts(c, client_id))
+    }
+
+    async fn notification_backlog(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<NotificationBacklog, StoreError> {
+        self.readers.with(|c| outbox::backlog(c, now))
+    }
+
+    async fn add_operator(&self, operator: &Operator) -> Result<(), StoreError> {
+        let operator = operator.clone();
+        self.writer
+            .run(move |w| console::add_operator(&w.connection, &operator))
+            .await
+    }
+
+    async fn remove_operator(&self, name: &str) -> Result<(), StoreError> {
+        let name = name.to_owned();
+        self.writer
+            .run(move |w| console::remove_operator(&w.connection, &name))
+            .await
+    }
+
+    async fn operator(&self, name: &str) -> Result<Option<Operator>, StoreError> {
+        self.readers.with(|c| console::operator(c, name))
+    }
+
+    async fn start_console_session(
+        &self,
+        id_hash: &str,
+        operator: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (id_hash, operator) = (id_hash.to_owned(), operator.to_owned());
+        self.writer
+            .run(move |w| console::start_session(&w.connection, &id_hash, &operator, now))
+            .await
+    }
+
+    async fn touch_console_session(
+        &self,
+        id_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<ConsoleSession>, StoreError> {
+        let id_hash = id_hash.to_owned();
+        self.writer
+            .run(move |w| console::touch_session(&w.connection, &id_hash, now))
+            .await
+    }
+
+    async fn end_console_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        let id_hash = id_hash.to_owned();
+        self.writer
+            .run(move |w| console::end_session(&w.connection, &id_hash))
+            .await
+    }
+
+    async fn admit_login(
+        &self,
+        name: &str,
+        address: &str,
+        now: OffsetDateTime,
+    ) -> Result<LoginGate, StoreError> {
+        let (name, address) = (name.to_owned(), address.to_owned());
+        self.writer
+            .run(move |w| console::admit_login(&w.connection, &name, &address, now))
+            .await
+    }
+
+    async fn clear_login_failures(&self, name: &str) -> Result<(), StoreError> {
+        let name = name.to_owned();
+        self.writer
+            .run(move |w| console::clear_login_failures(&w.connection, &name))
+            .await
+    }
+
+    async fn append_audit(&self, entry: &NewAuditEntry) -> Result<i64, StoreError> {
+        let entry = entry.clone();
+        self.writer
+            .run(move |w| console::append_audit(&w.connection, &entry))
+            .await
+    }
+
+    async fn audit_log(
+        &self,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.readers.with(|c| console::audit_log(c, limit, before))
     }
 }
 
