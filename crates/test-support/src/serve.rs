@@ -181,6 +181,7 @@ impl Serve {
     pub fn kill(&mut self) {
         self.child.kill().expect("kill serve");
         self.child.wait().expect("reap serve");
+        self.read_stderr_to_end();
     }
 
     /// Sends SIGTERM.
@@ -222,11 +223,13 @@ impl Serve {
             .expect("read the exit status of serve")
     }
 
-    /// Waits at most `limit` for the process to exit; `None` if it is still running.
+    /// Waits at most `limit` for the process to exit; `None` if it is still running. Once it
+    /// has exited, [`Serve::stderr`] holds everything it wrote.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(status) = self.try_wait() {
+                self.read_stderr_to_end();
                 return Some(status);
             }
             if Instant::now() >= deadline {
@@ -237,15 +240,22 @@ impl Serve {
     }
 }
 
+impl Serve {
+    /// Waits for the reader to take the last of stderr: the process is gone, so its pipe ends
+    /// (the exit status can be read before the reader has drained the pipe).
+    fn read_stderr_to_end(&mut self) {
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = reader.join();
+        }
+    }
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if std::thread::panicking() {
-            // The process is gone, so its pipe ends and the reader has the last lines.
-            if let Some(reader) = self.stderr_reader.take() {
-                let _ = reader.join();
-            }
+            self.read_stderr_to_end();
             eprintln!("stderr of serve (pid {}):\n{}", self.pid(), self.stderr());
         }
     }
