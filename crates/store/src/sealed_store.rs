@@ -152,9 +152,12 @@ pub(crate) async fn rekey(
         if let Some(clear) = needs_sealing(key, previous, &name, stored, &mut done)? {
             let sealed = String::from_utf8(key.seal(&name.label(), &clear))
                 .map_err(|_| StoreError::Corrupt("sealed text".into()))?;
-            inner
-                .update_partner(&partner.client_id, PartnerChange::ClientSecret(sealed), now)
-                .await?;
+            if !inner
+                .replace_client_secret(&partner.client_id, &partner.client_secret, &sealed, now)
+                .await?
+            {
+                return Err(changed_while_sealing(&name));
+            }
         }
     }
     for (secret, stored) in inner.shared_secrets().await? {
@@ -165,13 +168,18 @@ pub(crate) async fn rekey(
                 .replace_shared_secret(&secret, &stored, &sealed)
                 .await?
             {
-                return Err(StoreError::Secret(format!(
-                    "{name} changed while it was being sealed; run rekey again"
-                )));
+                return Err(changed_while_sealing(&name));
             }
         }
     }
     Ok(done)
+}
+
+/// A secret replaced (rotated) between rekey's read and its write: that value stays as it is.
+fn changed_while_sealing(name: &SecretName<'_>) -> StoreError {
+    StoreError::Secret(format!(
+        "{name} changed while it was being sealed; run rekey again"
+    ))
 }
 
 /// The clear value to seal under `key`, or `None` when `stored` is sealed under it already.
@@ -323,6 +331,27 @@ impl Store for SealedStore {
             other => other,
         };
         self.inner.update_partner(client_id, change, now).await
+    }
+
+    async fn replace_client_secret(
+        &self,
+        client_id: &str,
+        current: &str,
+        new: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        // As for shared secrets: compared in clear, replaced on the stored bytes.
+        let Some(partner) = self.inner.partner(client_id).await? else {
+            return Ok(false);
+        };
+        let stored = partner.client_secret;
+        if self.open_client_secret(client_id, stored.clone())? != current {
+            return Ok(false);
+        }
+        let new = self.seal_client_secret(client_id, new)?;
+        self.inner
+            .replace_client_secret(client_id, &stored, &new, now)
+            .await
     }
 
     async fn add_merchant(

@@ -124,6 +124,17 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
 
+    /// Replaces a partner's client secret with `new` if it is still `current`; whether it did
+    /// (`false` also when there is no such partner). `admin rekey` uses it so that a
+    /// `rotate-secret` made while it runs is never overwritten.
+    async fn replace_client_secret(
+        &self,
+        client_id: &str,
+        current: &str,
+        new: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
     /// Registers a merchant with the next free PAN account number
     /// ([`Merchant::pan_account`](crate::Merchant)); [`Constraint::MerchantId`](crate::Constraint)
     /// if the id is taken, [`Entity::Partner`](crate::Entity) not found if the owner is unknown.

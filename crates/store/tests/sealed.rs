@@ -102,6 +102,25 @@ async fn sealed_secrets_read_back_clear_and_are_stored_sealed(postgres: bool) {
         store.partners().await.unwrap()[0].client_secret,
         "second-secret"
     );
+    // Compared in clear although stored sealed (under a fresh nonce each time).
+    for (current, replaced) in [("first-secret", false), ("second-secret", true)] {
+        let done = store
+            .replace_client_secret("P1", current, "third-secret", NOW)
+            .await
+            .unwrap();
+        assert_eq!(done, replaced, "{current}");
+    }
+    assert!(
+        !store
+            .replace_client_secret("P2", "second-secret", "x", NOW)
+            .await
+            .unwrap(),
+        "no such partner"
+    );
+    assert_eq!(
+        store.partner("P1").await.unwrap().unwrap().client_secret,
+        "third-secret"
+    );
     assert!(
         !store
             .replace_shared_secret("token", b"not-the-value", b"x")
@@ -120,7 +139,7 @@ async fn sealed_secrets_read_back_clear_and_are_stored_sealed(postgres: bool) {
     );
     for value in snapqris_test_support::stored_secrets(&url).await {
         assert!(value.starts_with(b"sealed:"), "{value:?}");
-        for clear in [&b"second-secret"[..], b"rotated", b"token-key-bytes"] {
+        for clear in [&b"third-secret"[..], b"rotated", b"token-key-bytes"] {
             assert!(!value.windows(clear.len()).any(|w| w == clear));
         }
     }

@@ -245,6 +245,23 @@ impl Store for PostgresStore {
         require_one(done.rows_affected(), Entity::Partner)
     }
 
+    async fn replace_client_secret(
+        &self,
+        client_id: &str,
+        current: &str,
+        new: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(q::PARTNER_REPLACE_SECRET)
+            .bind(new)
+            .bind(to_ms(now))
+            .bind(client_id)
+            .bind(current)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn add_merchant(
         &self,
         merchant: &NewMerchant,

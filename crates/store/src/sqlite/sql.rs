@@ -35,6 +35,10 @@ pub(crate) const PARTNER_SET_KEY: &str =
     "UPDATE partners SET public_key_pem = $1, updated_at = $2 WHERE client_id = $3";
 pub(crate) const PARTNER_SET_SECRET: &str =
     "UPDATE partners SET client_secret = $1, updated_at = $2 WHERE client_id = $3";
+/// Replaces the secret of partner `$3` with `$1` only while it is still `$4` (a rekey racing a
+/// rotation).
+pub(crate) const PARTNER_REPLACE_SECRET: &str = "UPDATE partners SET client_secret = $1, \
+     updated_at = $2 WHERE client_id = $3 AND client_secret = $4";
 pub(crate) const PARTNER_SET_SERVICES: &str =
     "UPDATE partners SET services = $1, updated_at = $2 WHERE client_id = $3";
 pub(crate) const PARTNER_SET_CALLBACK: &str =

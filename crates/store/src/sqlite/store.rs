@@ -278,6 +278,30 @@ impl Store for SqliteStore {
         require_one(changed as u64, Entity::Partner)
     }
 
+    async fn replace_client_secret(
+        &self,
+        client_id: &str,
+        current: &str,
+        new: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let values = (
+            new.to_owned(),
+            to_ms(now),
+            client_id.to_owned(),
+            current.to_owned(),
+        );
+        let changed = self
+            .writer
+            .run(move |w| {
+                Ok(w.connection
+                    .prepare_cached(q::PARTNER_REPLACE_SECRET)?
+                    .execute(values)?)
+            })
+            .await?;
+        Ok(changed == 1)
+    }
+
     async fn add_merchant(
         &self,
         merchant: &NewMerchant,
