@@ -56,7 +56,7 @@ pub use crate::notify::{
     CaFileError, DEFAULT_RETRY_SCHEDULE, NOTIFY_PATH, NextAttempt, RetrySchedule,
     RetryScheduleError, parse_retry_after, read_ca_file,
 };
-pub use crate::state::AppState;
+pub use crate::state::{AppState, StateError};
 
 use axum::Router;
 use axum::routing::{get, post};

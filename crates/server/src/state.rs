@@ -1,7 +1,7 @@
 //! The state every handler shares.
 
 use crate::clock::Clock;
-use crate::config::ServerConfig;
+use crate::config::{ConfigError, ServerConfig};
 use crate::directory::Directory;
 use crate::rate_limit::PartnerRateLimit;
 use crate::services::operations::HealthMemo;
@@ -12,6 +12,17 @@ use tokio::sync::Notify;
 
 /// The name of the token key in the store's shared secrets.
 const TOKEN_KEY_NAME: &str = "access-token-hmac";
+
+/// Why [`AppState::new`] refused to build the state.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// A setting out of its range ([`ServerConfig::validate`]).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The store could not give the token key or a node number.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// Configuration, store and clock, shared by all handlers.
 #[derive(Clone)]
@@ -35,13 +46,15 @@ pub(crate) struct Inner {
 }
 
 impl AppState {
-    /// Builds the state: reads (or first creates) the deployment's token key in the store, and
-    /// leases a node number for `id_qr`s (renewed while the state lives).
+    /// Builds the state: checks the settings, reads (or first creates) the deployment's token
+    /// key in the store, and leases a node number for `id_qr`s (renewed while the state lives).
     pub async fn new(
         config: ServerConfig,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-    ) -> Result<Self, StoreError> {
+    ) -> Result<Self, StateError> {
+        // The CLI checks first, with its own wording; a library user gets the same refusal.
+        config.validate()?;
         let key = store
             .shared_secret(TOKEN_KEY_NAME, &token::random_key())
             .await?;
@@ -85,5 +98,28 @@ impl AppState {
     /// The settings this state was built with.
     pub fn config(&self) -> &ServerConfig {
         &self.inner.config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[tokio::test]
+    async fn settings_out_of_range_are_refused_before_the_store_is_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("state.db").display());
+        let store = snapqris_store::connect(&url, &Default::default())
+            .await
+            .unwrap();
+        let config = ServerConfig {
+            body_limit: 0,
+            ..ServerConfig::default()
+        };
+        let clock = Arc::new(ManualClock::new(time::OffsetDateTime::UNIX_EPOCH));
+        let refused = AppState::new(config, store.clone(), clock).await;
+        assert!(matches!(refused, Err(StateError::Config(_))));
+        assert!(store.shared_secrets().await.unwrap().is_empty());
     }
 }
