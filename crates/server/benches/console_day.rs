@@ -10,9 +10,10 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use snapqris_protocol::{ClientId, MerchantId, ServiceCode};
+use snapqris_protocol::{ClientId, MerchantId};
 use snapqris_server::{AppState, ManualClock, ServerConfig};
-use snapqris_store::{NewMerchant, NewPartner, NewQr, Operator, QrKind, SignatureMode};
+use snapqris_store::{NewMerchant, NewQr, Operator, QrKind};
+use snapqris_test_support::{new_merchant, new_partner};
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -28,23 +29,10 @@ async fn console_with_a_big_day(dir: &std::path::Path) -> (String, String) {
     let store = snapqris_store::connect(&url, &Default::default())
         .await
         .unwrap();
-    let partner = NewPartner {
-        client_id: ClientId::parse("P1").unwrap(),
-        public_key_pem: String::new(),
-        client_secret: "secret".into(),
-        signature_mode: SignatureMode::Hmac,
-        services: ServiceCode::ALL.to_vec(),
-    };
-    store.add_partner(&partner, NOW).await.unwrap();
+    store.add_partner(&new_partner("P1"), NOW).await.unwrap();
     let merchant = NewMerchant {
-        merchant_id: MerchantId::parse("M1").unwrap(),
-        client_id: ClientId::parse("P1").unwrap(),
         name: "Warung Bench".into(),
-        city: "Jakarta".into(),
-        mcc: "5999".into(),
-        postal_code: "10110".into(),
-        nmid: "ID1234567890123".into(),
-        criteria: "UMI".into(),
+        ..new_merchant("M1", "P1")
     };
     store.add_merchant(&merchant, NOW).await.unwrap();
     for id_qr in 1..=QRS {

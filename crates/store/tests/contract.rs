@@ -6,10 +6,9 @@ use futures_util::TryStreamExt;
 use snapqris_protocol::{ClientId, ExternalId, JakartaDate, MerchantId, ServiceCode};
 use snapqris_store::{
     Claim, ClaimedWork, Constraint, Entity, ExpireOutcome, ExpireQr, ExternalIdKey, FirstListPage,
-    InsertQr, NewMerchant, NewPartner, NewQr, PartnerChange, QrKind, QrSummary, SignatureMode,
-    Store, StoreError, StoreOptions,
+    InsertQr, NewQr, PartnerChange, QrKind, QrSummary, Store, StoreError, StoreOptions,
 };
-use snapqris_test_support::{Backend, TestDatabase, on_each_backend};
+use snapqris_test_support::{Backend, TestDatabase, new_merchant, new_partner, on_each_backend};
 use std::collections::HashSet;
 use std::sync::Arc;
 use time::macros::{date, datetime};
@@ -51,29 +50,6 @@ fn migration_count(database: &TestDatabase) -> usize {
                 .is_some_and(|ext| ext == "sql")
         })
         .count()
-}
-
-fn new_partner(client_id: &str) -> NewPartner {
-    NewPartner {
-        client_id: ClientId::parse(client_id).unwrap(),
-        public_key_pem: "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n".into(),
-        client_secret: format!("secret-of-{client_id}"),
-        signature_mode: SignatureMode::Hmac,
-        services: ServiceCode::ALL.to_vec(),
-    }
-}
-
-fn new_merchant(merchant_id: &str, client_id: &str) -> NewMerchant {
-    NewMerchant {
-        merchant_id: MerchantId::parse(merchant_id).unwrap(),
-        client_id: ClientId::parse(client_id).unwrap(),
-        name: "Warung Test".into(),
-        city: "Jakarta".into(),
-        mcc: "5999".into(),
-        postal_code: "10110".into(),
-        nmid: "ID1234567890123".into(),
-        criteria: "UMI".into(),
-    }
 }
 
 /// A store with partner `P1` owning merchants `M1` and `M2`.

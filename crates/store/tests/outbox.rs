@@ -4,12 +4,12 @@
 
 use snapqris_protocol::{ClientId, ExternalId, JakartaDate, MerchantId, NotificationBody};
 use snapqris_store::{
-    AttemptOutcome, ClaimedWork, Entity, ExternalIdKey, FinishedAttempt, NewMerchant, NewPartner,
-    NewQr, NotificationAttempt, NotificationBacklog, NotificationCounts, NotificationEvent,
+    AttemptOutcome, ClaimedWork, Entity, ExternalIdKey, FinishedAttempt, NewMerchant, NewQr,
+    NotificationAttempt, NotificationBacklog, NotificationCounts, NotificationEvent,
     NotificationFilter, NotificationStatus, PartnerChange, PayerDetails, PaymentOutcome, QrKind,
-    RecordPayment, SignatureMode, Store, StoreError, StoreOptions,
+    RecordPayment, Store, StoreError, StoreOptions,
 };
-use snapqris_test_support::{Backend, TestDatabase, on_each_backend};
+use snapqris_test_support::{Backend, TestDatabase, new_merchant, new_partner, on_each_backend};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,14 +26,10 @@ async fn store_with_qrs(database: &TestDatabase) -> Arc<dyn Store> {
         .await
         .unwrap();
     for client_id in ["P1", "PAYER"] {
-        let partner = NewPartner {
-            client_id: ClientId::parse(client_id).unwrap(),
-            public_key_pem: "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n".into(),
-            client_secret: format!("secret-of-{client_id}"),
-            signature_mode: SignatureMode::Hmac,
-            services: snapqris_protocol::ServiceCode::ALL.to_vec(),
-        };
-        store.add_partner(&partner, NOW).await.unwrap();
+        store
+            .add_partner(&new_partner(client_id), NOW)
+            .await
+            .unwrap();
     }
     set_callback(&*store, Some("https://p1.example/hooks")).await;
     add_merchant(&*store, "M1", "P1", "ID1234567890123").await;
@@ -61,14 +57,9 @@ async fn store_with_qrs(database: &TestDatabase) -> Arc<dyn Store> {
 /// Merchant `merchant_id` of partner `client_id`, with its own NMID.
 async fn add_merchant(store: &dyn Store, merchant_id: &str, client_id: &str, nmid: &str) {
     let merchant = NewMerchant {
-        merchant_id: MerchantId::parse(merchant_id).unwrap(),
-        client_id: ClientId::parse(client_id).unwrap(),
         name: format!("Warung {merchant_id}"),
-        city: "Jakarta".into(),
-        mcc: "5999".into(),
-        postal_code: "10110".into(),
         nmid: nmid.into(),
-        criteria: "UMI".into(),
+        ..new_merchant(merchant_id, client_id)
     };
     store.add_merchant(&merchant, NOW).await.unwrap();
 }

@@ -1,12 +1,12 @@
 //! Payments (CONTRACT §6.1) on each backend: the rules, the payer's idempotent reference, the
 //! race of one dynamic QR, and the migration of QRs paid before payments had rows.
 
-use snapqris_protocol::{ClientId, ExternalId, JakartaDate, MerchantId, ServiceCode};
+use snapqris_protocol::{ClientId, ExternalId, JakartaDate, MerchantId};
 use snapqris_store::{
-    ClaimedWork, ExternalIdKey, NewMerchant, NewPartner, NewQr, PayerDetails, Payment,
-    PaymentOutcome, PaymentRefusal, QrKind, RecordPayment, SignatureMode, Store, StoreOptions,
+    ClaimedWork, ExternalIdKey, NewQr, PayerDetails, Payment, PaymentOutcome, PaymentRefusal,
+    QrKind, RecordPayment, Store, StoreOptions,
 };
-use snapqris_test_support::{Backend, TestDatabase, on_each_backend};
+use snapqris_test_support::{Backend, TestDatabase, new_merchant, new_partner, on_each_backend};
 use std::sync::Arc;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -20,26 +20,15 @@ async fn store_with_qrs(database: &TestDatabase) -> Arc<dyn Store> {
         .await
         .unwrap();
     for client_id in ["P1", "PAYER"] {
-        let partner = NewPartner {
-            client_id: ClientId::parse(client_id).unwrap(),
-            public_key_pem: "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n".into(),
-            client_secret: format!("secret-of-{client_id}"),
-            signature_mode: SignatureMode::Hmac,
-            services: ServiceCode::ALL.to_vec(),
-        };
-        store.add_partner(&partner, NOW).await.unwrap();
+        store
+            .add_partner(&new_partner(client_id), NOW)
+            .await
+            .unwrap();
     }
-    let merchant = NewMerchant {
-        merchant_id: MerchantId::parse("M1").unwrap(),
-        client_id: ClientId::parse("P1").unwrap(),
-        name: "Warung Test".into(),
-        city: "Jakarta".into(),
-        mcc: "5999".into(),
-        postal_code: "10110".into(),
-        nmid: "ID1234567890123".into(),
-        criteria: "UMI".into(),
-    };
-    store.add_merchant(&merchant, NOW).await.unwrap();
+    store
+        .add_merchant(&new_merchant("M1", "P1"), NOW)
+        .await
+        .unwrap();
     let qr = |id_qr: i64, kind, amount_sen, expires_at| NewQr {
         id_qr,
         merchant_id: MerchantId::parse("M1").unwrap(),

@@ -2,14 +2,14 @@
 //! refunds (many rounds), the partner's idempotent refund reference, the refusals, and a cancel
 //! racing a payment.
 
-use snapqris_protocol::{ClientId, ExternalId, JakartaDate, MerchantId, ServiceCode};
+use snapqris_protocol::{ClientId, ExternalId, JakartaDate, MerchantId};
 use snapqris_store::{
-    CancelOutcome, CancelQr, ClaimedWork, ExternalIdKey, Job, NewMerchant, NewPartner, NewQr,
+    CancelOutcome, CancelQr, ClaimedWork, ExternalIdKey, Job, NewMerchant, NewQr,
     NotificationEvent, NotificationFilter, PayerDetails, PaymentOutcome, PaymentRefusal, QrKind,
-    QrReference, RecordPayment, Refund, RefundOutcome, RefundPayment, RefundRefusal, SignatureMode,
-    Store, StoreOptions,
+    QrReference, RecordPayment, Refund, RefundOutcome, RefundPayment, RefundRefusal, Store,
+    StoreOptions,
 };
-use snapqris_test_support::{Backend, TestDatabase, on_each_backend};
+use snapqris_test_support::{Backend, TestDatabase, new_merchant, new_partner, on_each_backend};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use time::OffsetDateTime;
@@ -31,25 +31,15 @@ async fn store_with_merchants(database: &TestDatabase) -> Arc<dyn Store> {
         .await
         .unwrap();
     for client_id in ["P1", "P2", "PAYER"] {
-        let partner = NewPartner {
-            client_id: ClientId::parse(client_id).unwrap(),
-            public_key_pem: "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n".into(),
-            client_secret: format!("secret-of-{client_id}"),
-            signature_mode: SignatureMode::Hmac,
-            services: ServiceCode::ALL.to_vec(),
-        };
-        store.add_partner(&partner, NOW).await.unwrap();
+        store
+            .add_partner(&new_partner(client_id), NOW)
+            .await
+            .unwrap();
     }
     for (merchant_id, client_id) in [("M1", "P1"), ("M2", "P2")] {
         let merchant = NewMerchant {
-            merchant_id: MerchantId::parse(merchant_id).unwrap(),
-            client_id: ClientId::parse(client_id).unwrap(),
-            name: "Warung Test".into(),
-            city: "Jakarta".into(),
-            mcc: "5999".into(),
-            postal_code: "10110".into(),
             nmid: format!("ID12345678901{merchant_id}"),
-            criteria: "UMI".into(),
+            ..new_merchant(merchant_id, client_id)
         };
         store.add_merchant(&merchant, NOW).await.unwrap();
     }

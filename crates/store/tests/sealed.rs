@@ -1,8 +1,7 @@
 //! Secrets sealed at rest (CONTRACT §8), as the `Store` interface shows them, on each backend:
 //! callers see clear values; the database holds none of them in clear.
 
-use snapqris_protocol::{ClientId, ServiceCode};
-use snapqris_store::{MasterKey, NewPartner, SignatureMode, Store, StoreError, StoreOptions};
+use snapqris_store::{MasterKey, NewPartner, Store, StoreError, StoreOptions};
 use std::sync::Arc;
 use time::macros::datetime;
 
@@ -61,11 +60,8 @@ async fn connect(url: &str, key: Option<&MasterKey>) -> Result<Arc<dyn Store>, S
 
 fn partner(client_id: &str, secret: &str) -> NewPartner {
     NewPartner {
-        client_id: ClientId::parse(client_id).unwrap(),
-        public_key_pem: "pem".into(),
         client_secret: secret.into(),
-        signature_mode: SignatureMode::Hmac,
-        services: ServiceCode::ALL.to_vec(),
+        ..snapqris_test_support::new_partner(client_id)
     }
 }
 

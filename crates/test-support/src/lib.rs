@@ -9,6 +9,7 @@
 //! - [`Serve`] is a `snapqris serve` child process: every wait has a limit, its stderr is kept
 //!   (and printed when the test fails), and it is killed when dropped.
 //! - [`testdata`] names a file of the repository's `testdata/`.
+//! - [`new_partner`] and [`new_merchant`] are the records most store tests start from.
 //!
 //! ```no_run
 //! use snapqris_test_support::{Backend, TestDatabase, on_each_backend};
@@ -24,9 +25,11 @@
 #![deny(missing_docs)]
 
 mod database;
+mod fixtures;
 mod serve;
 
 pub use crate::database::{TestDatabase, schema_of, stored_secrets};
+pub use crate::fixtures::{new_merchant, new_partner};
 pub use crate::serve::Serve;
 
 use std::path::{Path, PathBuf};

@@ -9,11 +9,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use snapqris_protocol::{ClientId, MerchantId, ServiceCode};
-use snapqris_store::{
-    NewMerchant, NewPartner, NewQr, Operator, QrKind, SignatureMode, Store, StoreOptions,
-};
-use snapqris_test_support::{Backend, TestDatabase, on_each_backend};
+use snapqris_protocol::{ClientId, MerchantId};
+use snapqris_store::{NewMerchant, NewPartner, NewQr, Operator, QrKind, Store, StoreOptions};
+use snapqris_test_support::{Backend, TestDatabase, new_merchant, new_partner, on_each_backend};
 use std::sync::Arc;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -45,22 +43,14 @@ impl Console {
             .await
             .unwrap();
         let partner = NewPartner {
-            client_id: ClientId::parse("P1").unwrap(),
             public_key_pem: "-----BEGIN PUBLIC KEY-----\nMFk=\n-----END PUBLIC KEY-----\n".into(),
             client_secret: "the-secret-of-P1".into(),
-            signature_mode: SignatureMode::Hmac,
-            services: ServiceCode::ALL.to_vec(),
+            ..new_partner("P1")
         };
         store.add_partner(&partner, NOW).await.unwrap();
         let merchant = NewMerchant {
-            merchant_id: MerchantId::parse("M1").unwrap(),
-            client_id: ClientId::parse("P1").unwrap(),
             name: "Warung Console".into(),
-            city: "Jakarta".into(),
-            mcc: "5999".into(),
-            postal_code: "10110".into(),
-            nmid: "ID1234567890123".into(),
-            criteria: "UMI".into(),
+            ..new_merchant("M1", "P1")
         };
         store.add_merchant(&merchant, NOW).await.unwrap();
         let operator = Operator {
