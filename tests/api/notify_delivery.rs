@@ -773,13 +773,14 @@ async fn sigterm_lets_an_attempt_finish_and_abandons_a_hung_one(backend: Backend
     })
     .await;
     let setup = Setup::new(&backend, &receiver.base_url).await;
-    let mut server = setup.serve(&[
+    let serve_args = [
         "--notify-allow-private-networks",
         "--notify-retry-schedule",
         "1",
         "--notify-timeout",
         "2",
-    ]);
+    ];
+    let mut server = setup.serve(&serve_args);
     setup.pay("1500.00");
     receiver
         .wait_for(Duration::from_secs(5), |r| r.len() == 1)
@@ -796,13 +797,7 @@ async fn sigterm_lets_an_attempt_finish_and_abandons_a_hung_one(backend: Backend
         "the attempt in flight at SIGTERM was recorded"
     );
 
-    let mut server = setup.serve(&[
-        "--notify-allow-private-networks",
-        "--notify-retry-schedule",
-        "1",
-        "--notify-timeout",
-        "2",
-    ]);
+    let mut server = setup.serve(&serve_args);
     setup.pay("1600.00");
     receiver
         .wait_for(Duration::from_secs(5), |r| r.len() == 2)
